@@ -1,0 +1,246 @@
+//! `countersign`: the headless shell. Each subcommand parses its flags, calls one `workflow`
+//! function and prints the result — as text, or with `--json` as JSON Lines on stdout (one object
+//! per line, nothing else; logs go to stderr).
+
+use clap::{Parser, Subcommand};
+use countersign_core::{DocumentId, DocumentRecord, Source, Status};
+use countersign_workflow::worker::{self, Until, WorkerOptions};
+use countersign_workflow::{ApiError, Error, ErrorCode, ShowOptions, Workspace};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "countersign",
+    version,
+    about = "Countersign: scan, review and send documents for signature (headless)"
+)]
+struct Cli {
+    /// Data dir (database, files, settings, logs). Default: the OS data dir.
+    #[arg(long, global = true, env = "COUNTERSIGN_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Print results as JSON Lines on stdout; errors as {"error": {"code", "message"}}.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import files (PDF, TIFF, PNG, JPEG, WebP) and queue them for processing.
+    Ingest {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, default_value = "upload", value_parser = parse_source)]
+        source: Source,
+        /// Return only when processing has settled (routed, needs_review, quarantined or failed).
+        #[arg(long)]
+        wait: bool,
+    },
+    /// List documents, newest first.
+    List {
+        #[arg(long, value_parser = parse_status)]
+        status: Option<Status>,
+    },
+    /// Show one document.
+    Show {
+        id: String,
+        /// Include OCR words, boxes and confidences.
+        #[arg(long)]
+        with_ocr: bool,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Run background jobs (processing) in this process.
+    Work {
+        /// Stop once no job is queued or running.
+        #[arg(long)]
+        until_idle: bool,
+        /// Seconds a claimed job stays ours without renewal; another worker takes over after that.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        lease_secs: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; exits non-zero naming the first broken entry.
+    Verify,
+}
+
+fn parse_source(s: &str) -> Result<Source, String> {
+    Source::parse(s).ok_or_else(|| format!("`{s}` is not one of upload, scanner, folder, photo"))
+}
+
+fn parse_status(s: &str) -> Result<Status, String> {
+    s.parse()
+        .map_err(|e: countersign_core::ParseStatusError| e.to_string())
+}
+
+/// What each command reports: JSON lines, or text for people.
+struct Output {
+    json: bool,
+    failed: bool,
+}
+
+impl Output {
+    fn record(&self, r: &DocumentRecord) {
+        if self.json {
+            self.line(r);
+        } else {
+            let pages = r
+                .page_count
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "-".into());
+            println!(
+                "{}  {:<12}  {:>5}p  {:<8}  {}",
+                r.document_id,
+                r.status.as_str(),
+                pages,
+                r.source.as_str(),
+                r.file_name
+            );
+            if let Some(f) = &r.failure {
+                println!("    failed at {}: {} ({})", f.stage, f.message, f.code);
+            }
+        }
+    }
+
+    fn error(&mut self, e: Error) {
+        self.failed = true;
+        let api = ApiError::from(e);
+        if self.json {
+            self.line(&serde_json::json!({ "error": api }));
+        } else {
+            eprintln!("error[{}]: {}", api.code.as_str(), api.message);
+        }
+    }
+
+    fn line(&self, v: &impl Serialize) {
+        println!("{}", serde_json::to_string(v).expect("output serializes"));
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let mut out = Output {
+        json: cli.json,
+        failed: false,
+    };
+    let result = runtime.block_on(run(cli.data_dir, cli.command, &mut out));
+    if let Err(e) = result {
+        out.error(e);
+    }
+    if out.failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn actor() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
+}
+
+async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> Result<(), Error> {
+    let data_dir = countersign_workflow::resolve_data_dir(data_dir)?;
+    let _log = countersign_workflow::logging::init(&data_dir, "countersign", "warn");
+    let ws = Workspace::open(&data_dir).await?;
+    match command {
+        Command::Ingest {
+            files,
+            source,
+            wait,
+        } => {
+            let mut created = Vec::new();
+            for file in &files {
+                match countersign_workflow::ingest_path(&ws, file, source, &actor()).await {
+                    Ok(outcome) if wait => created.push(outcome.record.document_id),
+                    Ok(outcome) => out.record(&outcome.record),
+                    Err(e) => out.error(e),
+                }
+            }
+            if wait && !created.is_empty() {
+                let opts = WorkerOptions::new(Until::Settled(created.clone()));
+                worker::run(&ws, &opts, &worker::Cancel::new()).await?;
+                for id in created {
+                    out.record(&countersign_workflow::show(&ws, id, ShowOptions::default()).await?);
+                }
+            }
+        }
+        Command::List { status } => {
+            for r in countersign_workflow::list(&ws, status).await? {
+                out.record(&r);
+            }
+        }
+        Command::Show { id, with_ocr } => {
+            let id: DocumentId = id.parse().map_err(|e: countersign_core::ParseIdError| {
+                Error::new(ErrorCode::InvalidArgument, e.to_string())
+            })?;
+            let record = countersign_workflow::show(&ws, id, ShowOptions { with_ocr }).await?;
+            if out.json {
+                out.line(&record);
+            } else {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&record).expect("record serializes")
+                );
+            }
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let report = countersign_workflow::verify_audit(&ws).await?;
+            if out.json {
+                out.line(&report);
+            } else if let Some(b) = &report.first_break {
+                eprintln!(
+                    "audit log BROKEN after {} good entries: {}",
+                    report.entries, b.message
+                );
+            } else {
+                println!(
+                    "audit log intact: {} entries, head {}",
+                    report.entries, report.head_hash
+                );
+            }
+            out.failed |= !report.ok;
+        }
+        Command::Work {
+            until_idle,
+            lease_secs,
+        } => {
+            let mut opts = WorkerOptions::new(if until_idle {
+                Until::Idle
+            } else {
+                Until::Cancelled
+            });
+            opts.lease = Duration::from_secs(lease_secs);
+            let cancel = worker::Cancel::new();
+            let on_signal = cancel.clone();
+            tokio::spawn(async move {
+                let _ = tokio::signal::ctrl_c().await;
+                on_signal.cancel();
+            });
+            let ran = worker::run(&ws, &opts, &cancel).await?;
+            if !out.json {
+                eprintln!("ran {ran} job(s)");
+            }
+        }
+    }
+    ws.store().close().await;
+    Ok(())
+}

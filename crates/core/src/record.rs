@@ -1,0 +1,243 @@
+//! The document record: the JSON shape DESIGN.md fixes (snake_case field names are a contract).
+
+use crate::{DocumentId, EnvelopeId, Status, TenantId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use ts_rs::TS;
+
+/// How the paper came in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Upload,
+    Scanner,
+    Folder,
+    Photo,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Upload => "upload",
+            Source::Scanner => "scanner",
+            Source::Folder => "folder",
+            Source::Photo => "photo",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Source> {
+        [
+            Source::Upload,
+            Source::Scanner,
+            Source::Folder,
+            Source::Photo,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+}
+
+/// The file types Countersign accepts, decided from the content (magic bytes), never the name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+pub enum MimeType {
+    #[serde(rename = "application/pdf")]
+    Pdf,
+    #[serde(rename = "image/tiff")]
+    Tiff,
+    #[serde(rename = "image/png")]
+    Png,
+    #[serde(rename = "image/jpeg")]
+    Jpeg,
+    #[serde(rename = "image/webp")]
+    Webp,
+}
+
+impl MimeType {
+    pub const ALL: [MimeType; 5] = [
+        MimeType::Pdf,
+        MimeType::Tiff,
+        MimeType::Png,
+        MimeType::Jpeg,
+        MimeType::Webp,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MimeType::Pdf => "application/pdf",
+            MimeType::Tiff => "image/tiff",
+            MimeType::Png => "image/png",
+            MimeType::Jpeg => "image/jpeg",
+            MimeType::Webp => "image/webp",
+        }
+    }
+    pub fn parse(s: &str) -> Option<MimeType> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionAction {
+    AutoRoute,
+    Review,
+    Quarantine,
+}
+
+/// What routing decided and why; the reasons are shown to reviewers ("why flagged").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct Decision {
+    pub action: DecisionAction,
+    pub reasons: Vec<String>,
+}
+
+/// An extracted field. `bbox` is `[x0, y0, x1, y1]` in pixels of the rendered page image.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct Field {
+    pub value: String,
+    pub confidence: f64,
+    pub page: u32,
+    pub bbox: [u32; 4],
+}
+
+/// Why a document is `failed`: the stage that failed and a structured, stable error.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct Failure {
+    pub stage: String,
+    pub code: String,
+    pub message: String,
+    pub retryable: bool,
+}
+
+/// One canonical page of a version (size in pixels of the page image).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct PageInfo {
+    pub index: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct OcrWord {
+    pub text: String,
+    pub confidence: f64,
+    pub bbox: [u32; 4],
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct OcrPage {
+    pub index: u32,
+    pub width: u32,
+    pub height: u32,
+    pub text: String,
+    pub mean_confidence: f64,
+    pub words: Vec<OcrWord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct OcrDocument {
+    pub pages: Vec<OcrPage>,
+}
+
+/// The document record of DESIGN.md: a document at one version. Fields that are not known yet are
+/// `null` in JSON (never omitted), except `ocr`, which is only present when asked for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct DocumentRecord {
+    pub document_id: DocumentId,
+    pub version: u32,
+    pub source: Source,
+    pub file_name: String,
+    pub mime_type: MimeType,
+    /// sha256 (hex) of the original bytes.
+    pub checksum: String,
+    pub page_count: Option<u32>,
+    pub status: Status,
+    /// Mean word confidence, 0..1.
+    pub ocr_confidence: Option<f64>,
+    pub document_type: Option<String>,
+    /// 0..1
+    pub classification_confidence: Option<f64>,
+    pub decision: Option<Decision>,
+    pub route: Option<String>,
+    pub fields: BTreeMap<String, Field>,
+    pub envelope_id: Option<EnvelopeId>,
+    pub tenant_id: TenantId,
+    pub department: Option<String>,
+    pub policy_tags: Vec<String>,
+    pub retention_class: Option<String>,
+    /// Set while `status` is `failed`.
+    pub failure: Option<Failure>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub ocr: Option<OcrDocument>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_json_uses_the_contract_names() {
+        let now = Utc::now();
+        let rec = DocumentRecord {
+            document_id: DocumentId::new(),
+            version: 1,
+            source: Source::Upload,
+            file_name: "a.png".into(),
+            mime_type: MimeType::Png,
+            checksum: "00".repeat(32),
+            page_count: Some(1),
+            status: Status::Received,
+            ocr_confidence: None,
+            document_type: None,
+            classification_confidence: None,
+            decision: Some(Decision {
+                action: DecisionAction::AutoRoute,
+                reasons: vec![],
+            }),
+            route: None,
+            fields: BTreeMap::new(),
+            envelope_id: None,
+            tenant_id: TenantId::default(),
+            department: None,
+            policy_tags: vec![],
+            retention_class: None,
+            failure: None,
+            created_at: now,
+            updated_at: now,
+            ocr: None,
+        };
+        let v = serde_json::to_value(&rec).unwrap();
+        for key in [
+            "document_id",
+            "version",
+            "source",
+            "file_name",
+            "mime_type",
+            "checksum",
+            "page_count",
+            "status",
+            "ocr_confidence",
+            "document_type",
+            "classification_confidence",
+            "decision",
+            "route",
+            "fields",
+            "envelope_id",
+            "tenant_id",
+            "department",
+            "policy_tags",
+            "retention_class",
+            "created_at",
+            "updated_at",
+        ] {
+            assert!(v.get(key).is_some(), "missing `{key}` in {v}");
+        }
+        assert!(v.get("ocr").is_none(), "ocr only when asked for");
+        assert_eq!(v["mime_type"], "image/png");
+        assert_eq!(v["source"], "upload");
+        assert_eq!(v["decision"]["action"], "auto_route");
+        let back: DocumentRecord = serde_json::from_value(v).unwrap();
+        assert_eq!(back, rec);
+    }
+}

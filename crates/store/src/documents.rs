@@ -1,0 +1,294 @@
+//! Documents, versions and pages, read back as [`DocumentRecord`]s.
+//!
+//! A record is the document row joined with its current version. Status changes go only through
+//! [`transition`], which checks the lifecycle table in `countersign-core` and appends exactly one
+//! audit entry in the same transaction.
+
+use crate::audit::{self, NewEntry};
+use crate::{time, Result, StoreError};
+use countersign_core::{
+    DocumentId, DocumentRecord, EnvelopeId, Failure, MimeType, PageInfo, Source, Status, TenantId,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection, SqlitePool};
+
+/// A document as it arrives: validated and with its original already in the blob store.
+#[derive(Clone, Debug)]
+pub struct NewDocument {
+    pub tenant_id: TenantId,
+    pub source: Source,
+    pub file_name: String,
+    pub mime_type: MimeType,
+    pub checksum: String,
+    pub byte_size: u64,
+    pub actor: String,
+}
+
+const RECORD_SELECT: &str = "SELECT d.document_id, d.tenant_id, d.source, d.file_name, d.mime_type, d.checksum,
+        d.created_at, v.version, v.status, v.page_count, v.ocr_confidence, v.document_type,
+        v.classification_confidence, v.decision, v.route, v.fields, v.envelope_id, v.department,
+        v.policy_tags, v.retention_class, v.failure, v.updated_at
+    FROM documents d JOIN versions v ON v.document_id = d.document_id AND v.version = d.current_version";
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn json_col<T: serde::de::DeserializeOwned>(row: &SqliteRow, col: &str) -> Result<T> {
+    let text: String = row.get(col);
+    serde_json::from_str(&text).map_err(|e| corrupt(col, e))
+}
+
+fn opt_json_col<T: serde::de::DeserializeOwned>(row: &SqliteRow, col: &str) -> Result<Option<T>> {
+    match row.get::<Option<String>, _>(col) {
+        Some(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| corrupt(col, e)),
+        None => Ok(None),
+    }
+}
+
+fn record_from_row(row: &SqliteRow) -> Result<DocumentRecord> {
+    let source: String = row.get("source");
+    let mime: String = row.get("mime_type");
+    let status: String = row.get("status");
+    Ok(DocumentRecord {
+        document_id: row
+            .get::<&str, _>("document_id")
+            .parse()
+            .map_err(|e| corrupt("document_id", e))?,
+        version: row.get::<i64, _>("version") as u32,
+        source: Source::parse(&source).ok_or_else(|| corrupt("source", &source))?,
+        file_name: row.get("file_name"),
+        mime_type: MimeType::parse(&mime).ok_or_else(|| corrupt("mime_type", &mime))?,
+        checksum: row.get("checksum"),
+        page_count: row.get::<Option<i64>, _>("page_count").map(|n| n as u32),
+        status: status.parse().map_err(|e| corrupt("status", e))?,
+        ocr_confidence: row.get("ocr_confidence"),
+        document_type: row.get("document_type"),
+        classification_confidence: row.get("classification_confidence"),
+        decision: opt_json_col(row, "decision")?,
+        route: row.get("route"),
+        fields: json_col(row, "fields")?,
+        envelope_id: row
+            .get::<Option<String>, _>("envelope_id")
+            .map(EnvelopeId::new),
+        tenant_id: TenantId::new(row.get::<String, _>("tenant_id")),
+        department: row.get("department"),
+        policy_tags: json_col(row, "policy_tags")?,
+        retention_class: row.get("retention_class"),
+        failure: opt_json_col(row, "failure")?,
+        created_at: time::parse(row.get("created_at"))?,
+        updated_at: time::parse(row.get("updated_at"))?,
+        ocr: None,
+    })
+}
+
+/// The document already holding these bytes for this tenant, if any.
+pub async fn find_by_checksum(
+    conn: &mut SqliteConnection,
+    tenant: &TenantId,
+    checksum: &str,
+) -> Result<Option<DocumentId>> {
+    let id: Option<String> = sqlx::query_scalar(
+        "SELECT document_id FROM documents WHERE tenant_id = ? AND checksum = ?",
+    )
+    .bind(tenant.as_str())
+    .bind(checksum)
+    .fetch_optional(&mut *conn)
+    .await?;
+    id.map(|s| s.parse().map_err(|e| corrupt("document_id", e)))
+        .transpose()
+}
+
+/// Creates the document with version 1 in `received`, and its audit entry.
+pub async fn insert(conn: &mut SqliteConnection, new: &NewDocument) -> Result<DocumentId> {
+    let id = DocumentId::new();
+    let now = time::fmt(&time::now());
+    sqlx::query(
+        "INSERT INTO documents (document_id, tenant_id, source, file_name, mime_type, checksum, byte_size, current_version, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(new.tenant_id.as_str())
+    .bind(new.source.as_str())
+    .bind(&new.file_name)
+    .bind(new.mime_type.as_str())
+    .bind(&new.checksum)
+    .bind(new.byte_size as i64)
+    .bind(&now)
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO versions (document_id, version, status, created_at, updated_at) VALUES (?, 1, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(Status::Received.as_str())
+    .bind(&now)
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
+    audit::append(
+        conn,
+        NewEntry {
+            document_id: Some(id),
+            version: Some(1),
+            actor: new.actor.clone(),
+            action: "ingest".into(),
+            from_status: None,
+            to_status: Some(Status::Received),
+            detail: serde_json::json!({
+                "source": new.source.as_str(),
+                "file_name": new.file_name,
+                "mime_type": new.mime_type.as_str(),
+                "checksum": new.checksum,
+                "byte_size": new.byte_size,
+            }),
+        },
+    )
+    .await?;
+    Ok(id)
+}
+
+pub async fn get(conn: &mut SqliteConnection, id: DocumentId) -> Result<DocumentRecord> {
+    let row = sqlx::query(&format!("{RECORD_SELECT} WHERE d.document_id = ?"))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+    record_from_row(&row)
+}
+
+/// Records at their current version, newest first, optionally only those in `status`.
+pub async fn list(pool: &SqlitePool, status: Option<Status>) -> Result<Vec<DocumentRecord>> {
+    let rows = match status {
+        Some(st) => {
+            sqlx::query(&format!(
+                "{RECORD_SELECT} WHERE v.status = ? ORDER BY d.created_at DESC, d.document_id DESC"
+            ))
+            .bind(st.as_str())
+            .fetch_all(pool)
+            .await?
+        }
+        None => {
+            sqlx::query(&format!(
+                "{RECORD_SELECT} ORDER BY d.created_at DESC, d.document_id DESC"
+            ))
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    rows.iter().map(record_from_row).collect()
+}
+
+pub async fn count(pool: &SqlitePool) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM documents")
+        .fetch_one(pool)
+        .await?)
+}
+
+/// Moves the current version of `id` to `to`, if the lifecycle allows it, with one audit entry.
+/// `failure` is stored when `to` is `failed` and cleared otherwise.
+pub async fn transition(
+    conn: &mut SqliteConnection,
+    id: DocumentId,
+    to: Status,
+    actor: &str,
+    failure: Option<&Failure>,
+    detail: serde_json::Value,
+) -> Result<DocumentRecord> {
+    let current = get(conn, id).await?;
+    current.status.transition(to)?;
+    let now = time::fmt(&time::now());
+    let failure_json = failure
+        .filter(|_| to == Status::Failed)
+        .map(|f| serde_json::to_string(f).expect("failure serializes"));
+    sqlx::query(
+        "UPDATE versions SET status = ?, failure = ?, updated_at = ? WHERE document_id = ? AND version = ?",
+    )
+    .bind(to.as_str())
+    .bind(&failure_json)
+    .bind(&now)
+    .bind(id.to_string())
+    .bind(current.version as i64)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE documents SET updated_at = ? WHERE document_id = ?")
+        .bind(&now)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    let mut detail = detail;
+    if let (Some(f), Some(obj)) = (failure, detail.as_object_mut()) {
+        obj.insert(
+            "failure".into(),
+            serde_json::to_value(f).expect("failure serializes"),
+        );
+    }
+    audit::append(
+        conn,
+        NewEntry {
+            document_id: Some(id),
+            version: Some(current.version),
+            actor: actor.to_owned(),
+            action: "transition".into(),
+            from_status: Some(current.status),
+            to_status: Some(to),
+            detail,
+        },
+    )
+    .await?;
+    get(conn, id).await
+}
+
+/// Replaces the page list of a version (idempotent: re-running a stage writes the same rows).
+pub async fn set_pages(
+    conn: &mut SqliteConnection,
+    id: DocumentId,
+    version: u32,
+    pages: &[PageInfo],
+) -> Result<()> {
+    sqlx::query("DELETE FROM pages WHERE document_id = ? AND version = ?")
+        .bind(id.to_string())
+        .bind(version as i64)
+        .execute(&mut *conn)
+        .await?;
+    for p in pages {
+        sqlx::query(
+            "INSERT INTO pages (document_id, version, page_index, width, height) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id.to_string())
+        .bind(version as i64)
+        .bind(p.index as i64)
+        .bind(p.width as i64)
+        .bind(p.height as i64)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query("UPDATE versions SET page_count = ? WHERE document_id = ? AND version = ?")
+        .bind(pages.len() as i64)
+        .bind(id.to_string())
+        .bind(version as i64)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn pages(pool: &SqlitePool, id: DocumentId, version: u32) -> Result<Vec<PageInfo>> {
+    let rows = sqlx::query(
+        "SELECT page_index, width, height FROM pages WHERE document_id = ? AND version = ? ORDER BY page_index",
+    )
+    .bind(id.to_string())
+    .bind(version as i64)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| PageInfo {
+            index: r.get::<i64, _>("page_index") as u32,
+            width: r.get::<i64, _>("width") as u32,
+            height: r.get::<i64, _>("height") as u32,
+        })
+        .collect())
+}

@@ -1,0 +1,106 @@
+//! Countersign's persistence: one SQLite database in WAL mode (sqlx, numbered migrations) and a
+//! content-addressed blob store beside it, in the data dir.
+//!
+//! - [`documents`]: documents, versions and pages; every status change goes through
+//!   [`documents::transition`], which checks the lifecycle and appends the audit entry in the same
+//!   transaction.
+//! - [`audit`]: the append-only, hash-chained audit log and its verification.
+//! - [`jobs`]: the durable job table (lease, retry with backoff, resume after a crash).
+//! - [`blobs`]: originals and derived files by sha256, written atomically.
+//!
+//! Several processes (the desktop app, the CLI, a worker) open the same data dir at once: write
+//! transactions start with `BEGIN IMMEDIATE` ([`Store::write`]) and wait on a busy timeout rather
+//! than failing.
+
+pub mod audit;
+pub mod blobs;
+pub mod documents;
+pub mod jobs;
+mod time;
+
+pub use blobs::{BlobKey, BlobStore};
+pub use time::{now, now_ms};
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{SqlitePool, Transaction};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub type Tx = Transaction<'static, sqlx::Sqlite>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("blob store: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Transition(#[from] countersign_core::TransitionError),
+    #[error("document {0} not found")]
+    NotFound(String),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The data dir's database and blobs.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+    blobs: BlobStore,
+    db_path: PathBuf,
+}
+
+pub const DATABASE_FILE: &str = "countersign.db";
+
+impl Store {
+    /// Opens (creating if needed) the store in `data_dir` and runs pending migrations.
+    pub async fn open(data_dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(data_dir)?;
+        let db_path = data_dir.join(DATABASE_FILE);
+        let options = SqliteConnectOptions::new()
+            .filename(&db_path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a transaction reported committed survives power loss, not only a process crash.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        let blobs = BlobStore::open(&data_dir.join("blobs"))?;
+        Ok(Store {
+            pool,
+            blobs,
+            db_path,
+        })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+
+    /// A write transaction that takes SQLite's write lock up front (`BEGIN IMMEDIATE`), so two
+    /// processes never deadlock upgrading read locks.
+    pub async fn write(&self) -> Result<Tx> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

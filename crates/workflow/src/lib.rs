@@ -1,0 +1,85 @@
+//! The operations every Countersign shell calls: the desktop app's commands and the `countersign`
+//! CLI are a few lines each around these functions, so both behave the same.
+//!
+//! - [`Workspace::open`]: the data dir (database, blobs, config, logs).
+//! - [`ingest`]: validate at the edge, checksum, dedupe, store the original, create the record,
+//!   enqueue processing.
+//! - [`list`], [`show`], [`changes_since`]: read the queue.
+//! - [`process`]: the processing pipeline run by [`worker::run`] from the durable job table.
+//! - [`verify_audit`]: recompute the audit chain.
+//!
+//! Errors carry a stable [`ErrorCode`]; shells turn them into `{code, message}`.
+
+mod config;
+mod error;
+mod ingest;
+pub mod logging;
+pub mod process;
+mod query;
+mod sniff;
+pub mod worker;
+
+pub use config::{Config, CONFIG_FILE};
+pub use error::{ApiError, Error, ErrorCode};
+pub use ingest::{ingest, ingest_path, IngestOutcome, IngestRequest, MAX_FILE_NAME_LEN};
+pub use query::{changes_since, list, show, verify_audit, AuditReport, ChangeBatch, ShowOptions};
+pub use sniff::sniff;
+
+use countersign_store::Store;
+use std::path::{Path, PathBuf};
+
+/// An open data dir: the store and the configuration layered from `countersign.toml` and the
+/// environment.
+#[derive(Clone, Debug)]
+pub struct Workspace {
+    store: Store,
+    config: Config,
+    data_dir: PathBuf,
+}
+
+impl Workspace {
+    /// Opens `data_dir`, creating it, its database and a commented `countersign.toml` if needed.
+    pub async fn open(data_dir: &Path) -> Result<Workspace, Error> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            Error::new(
+                ErrorCode::DataDirUnusable,
+                format!("cannot create the data dir {}: {e}", data_dir.display()),
+            )
+        })?;
+        let config = Config::load(data_dir)?;
+        let store = Store::open(data_dir).await?;
+        Ok(Workspace {
+            store,
+            config,
+            data_dir: data_dir.to_owned(),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+}
+
+/// The data dir to use: the explicit one (`--data-dir`, which clap also fills from
+/// `COUNTERSIGN_DATA_DIR`), otherwise the OS data dir (`~/.local/share/countersign` on Linux).
+pub fn resolve_data_dir(explicit: Option<PathBuf>) -> Result<PathBuf, Error> {
+    if let Some(dir) = explicit.filter(|d| !d.as_os_str().is_empty()) {
+        return Ok(dir);
+    }
+    dirs::data_dir()
+        .map(|d| d.join("countersign"))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::DataDirUnusable,
+                "no OS data dir is known for this user; pass --data-dir or set COUNTERSIGN_DATA_DIR",
+            )
+        })
+}

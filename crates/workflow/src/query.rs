@@ -1,0 +1,97 @@
+//! Reading the queue: list, show, what changed, and the audit verification.
+
+use crate::{Error, Workspace};
+use countersign_core::{DocumentId, DocumentRecord, OcrDocument, Status};
+use countersign_store::{audit, documents, StoreError};
+use serde::Serialize;
+use ts_rs::TS;
+
+/// Current versions, newest first; only those in `status` if given.
+pub async fn list(ws: &Workspace, status: Option<Status>) -> Result<Vec<DocumentRecord>, Error> {
+    Ok(documents::list(ws.store().pool(), status).await?)
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ShowOptions {
+    /// Include the `ocr` object (words, boxes, confidences).
+    pub with_ocr: bool,
+}
+
+pub async fn show(
+    ws: &Workspace,
+    id: DocumentId,
+    opts: ShowOptions,
+) -> Result<DocumentRecord, Error> {
+    let mut conn = ws
+        .store()
+        .pool()
+        .acquire()
+        .await
+        .map_err(StoreError::from)?;
+    let mut record = documents::get(&mut conn, id).await?;
+    if opts.with_ocr {
+        // No OCR results are stored yet in this build: the object is present and empty.
+        record.ocr = Some(OcrDocument { pages: vec![] });
+    }
+    Ok(record)
+}
+
+/// Documents changed after audit sequence number `after`, at their current version.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct ChangeBatch {
+    /// Pass this as `after` next time.
+    pub seq: i64,
+    pub records: Vec<DocumentRecord>,
+}
+
+/// What changed since `after` — by this process or any other (the CLI, a worker). Every change to
+/// a document writes an audit entry, so the audit sequence is the change feed.
+pub async fn changes_since(ws: &Workspace, after: i64) -> Result<ChangeBatch, Error> {
+    let pool = ws.store().pool();
+    let (seq, ids) = audit::documents_changed_since(pool, after).await?;
+    let mut records = Vec::with_capacity(ids.len());
+    let mut conn = pool.acquire().await.map_err(StoreError::from)?;
+    for id in ids {
+        records.push(documents::get(&mut conn, id).await?);
+    }
+    Ok(ChangeBatch { seq, records })
+}
+
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct AuditBreak {
+    pub seq: i64,
+    /// `edited`, `chain_broken`, `missing`, `truncated` or `head_mismatch`.
+    pub problem: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct AuditReport {
+    pub ok: bool,
+    /// Entries verified before the first break (all of them when `ok`).
+    pub entries: i64,
+    pub head_hash: String,
+    pub first_break: Option<AuditBreak>,
+}
+
+/// Recomputes the audit chain from the first entry.
+pub async fn verify_audit(ws: &Workspace) -> Result<AuditReport, Error> {
+    let v = audit::verify(ws.store().pool()).await?;
+    let first_break = v.first_break.map(|b| {
+        let problem = serde_json::to_value(&b)
+            .ok()
+            .and_then(|j| j.get("problem").and_then(|p| p.as_str()).map(str::to_owned))
+            .unwrap_or_default();
+        AuditBreak {
+            seq: b.seq(),
+            problem,
+            message: b.to_string(),
+        }
+    });
+    Ok(AuditReport {
+        ok: first_break.is_none(),
+        entries: v.entries,
+        head_hash: v.head_hash,
+        first_break,
+    })
+}

@@ -1,0 +1,15 @@
+fn main() {
+    // Capabilities live in src-tauri/ (the root holds only the workspace and the app config), and every
+    // app command is listed here so that capabilities can grant them one by one.
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .capabilities_path_pattern("src-tauri/capabilities/**/*")
+            .app_manifest(tauri_build::AppManifest::new().commands(&[
+                "list_documents",
+                "show_document",
+                "ingest_file",
+                "app_info",
+            ])),
+    )
+    .expect("tauri build script failed");
+}
