@@ -1,1 +1,88 @@
+//! The Countersign desktop shell: wiring only. It opens the data dir, starts the background
+//! worker and the change feed, and exposes a few tiny commands; all behaviour lives in
+//! `countersign-workflow`, shared with the `countersign` CLI.
 
+pub mod bindings;
+mod commands;
+mod events;
+
+use clap::Parser;
+use countersign_workflow::worker::{self, Cancel, Until, WorkerOptions};
+use countersign_workflow::Workspace;
+use std::path::PathBuf;
+use tauri::Manager;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "countersign-desktop",
+    version,
+    about = "Countersign desktop app"
+)]
+struct Args {
+    /// Data dir (database, files, settings, logs). Default: the OS data dir.
+    #[arg(long, env = "COUNTERSIGN_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+/// What every command can reach.
+pub struct AppState {
+    pub workspace: Workspace,
+}
+
+pub fn run() {
+    let args = Args::parse();
+    let data_dir = match countersign_workflow::resolve_data_dir(args.data_dir) {
+        Ok(d) => d,
+        Err(e) => fail_to_start(&e.message),
+    };
+    let _log = countersign_workflow::logging::init(&data_dir, "countersign-desktop", "info");
+    let workspace = match tauri::async_runtime::block_on(Workspace::open(&data_dir)) {
+        Ok(ws) => ws,
+        Err(e) => fail_to_start(&format!("{} ({})", e.message, e.code.as_str())),
+    };
+    tracing::info!(data_dir = %data_dir.display(), "starting");
+    let cancel = Cancel::new();
+
+    let app = tauri::Builder::default()
+        .manage(AppState {
+            workspace: workspace.clone(),
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::documents::list_documents,
+            commands::documents::show_document,
+            commands::documents::ingest_file,
+            commands::app::app_info,
+        ])
+        .setup({
+            let cancel = cancel.clone();
+            move |app| {
+                let ws = app.state::<AppState>().workspace.clone();
+                let worker_ws = ws.clone();
+                let worker_cancel = cancel.clone();
+                tauri::async_runtime::spawn(async move {
+                    let opts = WorkerOptions::new(Until::Cancelled);
+                    if let Err(e) = worker::run(&worker_ws, &opts, &worker_cancel).await {
+                        tracing::error!(error = %e, "the background worker stopped");
+                    }
+                });
+                tauri::async_runtime::spawn(events::feed_document_changes(
+                    app.handle().clone(),
+                    ws,
+                    cancel.clone(),
+                ));
+                Ok(())
+            }
+        })
+        .build(tauri::generate_context!())
+        .unwrap_or_else(|e| fail_to_start(&format!("cannot start the window: {e}")));
+    app.run(move |_, event| {
+        if let tauri::RunEvent::Exit = event {
+            cancel.cancel();
+        }
+    });
+}
+
+fn fail_to_start(message: &str) -> ! {
+    eprintln!("countersign-desktop: {message}");
+    std::process::exit(1);
+}

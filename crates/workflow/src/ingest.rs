@@ -104,7 +104,7 @@ pub async fn ingest(ws: &Workspace, req: IngestRequest) -> Result<IngestOutcome,
         .await
         .map_err(countersign_store::StoreError::from)?;
     tracing::Span::current().record("document_id", tracing::field::display(id));
-    info!(document_id = %id, checksum = %record.checksum, mime_type = mime_type.as_str(), "document received");
+    info!(checksum = %record.checksum, mime_type = mime_type.as_str(), "document received");
     Ok(IngestOutcome { record })
 }
 

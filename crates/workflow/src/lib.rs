@@ -22,7 +22,9 @@ pub mod worker;
 pub use config::{Config, CONFIG_FILE};
 pub use error::{ApiError, Error, ErrorCode};
 pub use ingest::{ingest, ingest_path, IngestOutcome, IngestRequest, MAX_FILE_NAME_LEN};
-pub use query::{changes_since, list, show, verify_audit, AuditReport, ChangeBatch, ShowOptions};
+pub use query::{
+    change_cursor, changes_since, list, show, verify_audit, AuditReport, ChangeBatch, ShowOptions,
+};
 pub use sniff::sniff;
 
 use countersign_store::Store;

@@ -44,6 +44,11 @@ pub struct ChangeBatch {
     pub records: Vec<DocumentRecord>,
 }
 
+/// The change feed's current position: pass it to [`changes_since`] to hear only of later changes.
+pub async fn change_cursor(ws: &Workspace) -> Result<i64, Error> {
+    Ok(audit::head_seq(ws.store().pool()).await?)
+}
+
 /// What changed since `after` — by this process or any other (the CLI, a worker). Every change to
 /// a document writes an audit entry, so the audit sequence is the change feed.
 pub async fn changes_since(ws: &Workspace, after: i64) -> Result<ChangeBatch, Error> {

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian/Ubuntu machine for Countersign, then runs the app or the tests.
+#   scripts/bootstrap.sh run    install what is missing, start the desktop app on its embedded defaults
+#   scripts/bootstrap.sh test   install what is missing, run every test (Rust, UI checks, end-to-end)
+# Only Debian packages, crates.io and npm are used. Safe to run again: it skips what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+mode=${1:-}
+case "$mode" in run|test) ;; *) echo "usage: $0 run|test" >&2; exit 2 ;; esac
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# --- system packages ---------------------------------------------------------------------------
+APT_PACKAGES=(
+  build-essential pkg-config curl file libssl-dev sqlite3
+  libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev   # Tauri 2 / WebKitGTK
+)
+APT_TEST_PACKAGES=(
+  xvfb xauth webkit2gtk-driver dbus dbus-x11   # the real window under Xvfb, driven through WebKitWebDriver
+)
+wanted=("${APT_PACKAGES[@]}")
+[ "$mode" = test ] && wanted+=("${APT_TEST_PACKAGES[@]}")
+missing=()
+for p in "${wanted[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# --- toolchains ----------------------------------------------------------------------------------
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! command -v cargo >/dev/null; then
+  echo "Rust is missing: install it with rustup (https://rustup.rs), then run this again." >&2
+  exit 1
+fi
+if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "Node.js 20 or newer is needed for the UI build (found: $(node --version 2>/dev/null || echo none))." >&2
+  exit 1
+fi
+
+# --- UI ------------------------------------------------------------------------------------------
+if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+  log "installing npm modules (ui/package-lock.json)"
+  npm ci --prefix ui --no-audit --no-fund
+fi
+log "building the UI"
+npm run --silent build --prefix ui >/dev/null
+
+if [ "$mode" = run ]; then
+  log "starting Countersign (data dir: ${COUNTERSIGN_DATA_DIR:-the OS data dir})"
+  exec cargo run --bin countersign-desktop -- "${@:2}"
+fi
+
+# --- tests ---------------------------------------------------------------------------------------
+if ! command -v tauri-driver >/dev/null; then
+  log "installing tauri-driver from crates.io"
+  cargo install tauri-driver --version '^2' --locked
+fi
+log "checking formatting"
+cargo fmt --all -- --check
+log "type-checking the UI"
+npm run --silent check --prefix ui
+log "running every test (the end-to-end test drives the real window under Xvfb)"
+mkdir -p target
+exec dbus-run-session -- xvfb-run -a -s "-screen 0 1280x900x24" cargo test --workspace --no-fail-fast "${@:2}"

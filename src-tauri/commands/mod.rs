@@ -1,0 +1,5 @@
+//! Tauri commands: each takes its state, calls one `workflow` function, maps the error to
+//! `{code, message}` (`ApiError`). Nothing else belongs here.
+
+pub mod app;
+pub mod documents;

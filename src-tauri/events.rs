@@ -1,0 +1,43 @@
+//! Typed events to the UI. Names are scoped (`documents://changed`) and mirrored in
+//! `ui/src/lib/backend/events.ts`; payloads are generated TypeScript types.
+
+use countersign_workflow::{change_cursor, changes_since, ChangeBatch, Workspace};
+use std::time::Duration;
+use tauri::{AppHandle, Emitter};
+use tokio_util::sync::CancellationToken;
+
+/// Payload: [`ChangeBatch`] — the changed documents at their current version.
+pub const DOCUMENTS_CHANGED: &str = "documents://changed";
+
+const POLL: Duration = Duration::from_millis(300);
+
+/// Follows the audit log — every change to a document appends to it, whichever process made the
+/// change (this app's worker, the CLI, another workstation's worker on a shared dir) — and emits
+/// the changed records.
+pub async fn feed_document_changes(app: AppHandle, ws: Workspace, cancel: CancellationToken) {
+    let mut seq = match change_cursor(&ws).await {
+        Ok(seq) => seq,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the change feed; the queue will not update live");
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(POLL) => {}
+        }
+        match changes_since(&ws, seq).await {
+            Ok(ChangeBatch { seq: next, records }) => {
+                if !records.is_empty() {
+                    let batch = ChangeBatch { seq: next, records };
+                    if let Err(e) = app.emit(DOCUMENTS_CHANGED, &batch) {
+                        tracing::warn!(error = %e, "emitting a change failed");
+                    }
+                }
+                seq = next;
+            }
+            Err(e) => tracing::warn!(error = %e, "reading the change feed failed; retrying"),
+        }
+    }
+}

@@ -1,0 +1,2 @@
+// Event names, mirrored from src-tauri/events.rs (a Rust test checks they agree).
+export const DOCUMENTS_CHANGED = "documents://changed";

@@ -1,0 +1,35 @@
+// The Backend over Tauri IPC: the only module that calls `invoke` or `listen`.
+import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
+import type { ApiError, AppInfo, Backend, ChangeBatch, DocumentRecord, Source, Status } from "./index";
+import { BackendError } from "./index";
+import { DOCUMENTS_CHANGED } from "./events";
+
+function isApiError(e: unknown): e is ApiError {
+  return typeof e === "object" && e !== null && "code" in e && "message" in e;
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown> | Uint8Array, headers?: Record<string, string>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args, headers ? { headers } : undefined);
+  } catch (e) {
+    if (isApiError(e)) throw new BackendError(e);
+    throw new BackendError({ code: "internal", message: String(e) });
+  }
+}
+
+export const tauriBackend: Backend = {
+  appInfo: () => call<AppInfo>("app_info"),
+  listDocuments: (status?: Status) => call<DocumentRecord[]>("list_documents", { status: status ?? null }),
+  showDocument: (documentId: string) => call<DocumentRecord>("show_document", { documentId }),
+  async ingestFile(file: File, source: Source = "upload") {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    return call<DocumentRecord>("ingest_file", bytes, {
+      "x-file-name": encodeURIComponent(file.name),
+      "x-source": source,
+    });
+  },
+  async onDocumentsChanged(handler: (batch: ChangeBatch) => void) {
+    return listen<ChangeBatch>(DOCUMENTS_CHANGED, (event) => handler(event.payload));
+  },
+};
