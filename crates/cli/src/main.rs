@@ -128,7 +128,10 @@ impl Output {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -146,6 +149,24 @@ fn main() -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Bad flags: with `--json` anywhere on the line, the error is JSON on stdout like every other
+/// error; otherwise clap's own message (and `--help` / `--version` as usual).
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let wants_json = std::env::args().any(|a| a == "--json");
+    if !wants_json || matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        e.exit();
+    }
+    let message = e.render().to_string();
+    let first_line = message.lines().next().unwrap_or("invalid arguments");
+    let api = ApiError::from(Error::new(
+        ErrorCode::InvalidArgument,
+        first_line.trim_start_matches("error: ").to_owned(),
+    ));
+    println!("{}", serde_json::json!({ "error": api }));
+    ExitCode::from(2)
 }
 
 fn actor() -> String {

@@ -58,7 +58,27 @@ pub const DATABASE_FILE: &str = "countersign.db";
 
 impl Store {
     /// Opens (creating if needed) the store in `data_dir` and runs pending migrations.
+    ///
+    /// Processes opening a *new* data dir at the same moment (the app and a CLI, parallel
+    /// scripts) race to switch the file to WAL and to apply the first migration; the loser gets
+    /// SQLITE_BUSY, which the busy timeout does not cover there, or "table already exists".
+    /// Migrations are transactional, so once the winner has committed, opening again succeeds.
     pub async fn open(data_dir: &Path) -> Result<Store> {
+        const ATTEMPTS: u64 = 10;
+        let mut attempt = 1;
+        loop {
+            match Store::open_once(data_dir).await {
+                Err(e) if attempt < ATTEMPTS && lost_first_open_race(&e) => {
+                    tracing::debug!(attempt, error = %e, "another process is creating the store; retrying");
+                    tokio::time::sleep(Duration::from_millis(25 * attempt)).await;
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn open_once(data_dir: &Path) -> Result<Store> {
         std::fs::create_dir_all(data_dir)?;
         let db_path = data_dir.join(DATABASE_FILE);
         let options = SqliteConnectOptions::new()
@@ -73,7 +93,10 @@ impl Store {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        if let Err(e) = sqlx::migrate!("./migrations").run(&pool).await {
+            pool.close().await;
+            return Err(e.into());
+        }
         let blobs = BlobStore::open(&data_dir.join("blobs"))?;
         Ok(Store {
             pool,
@@ -102,5 +125,19 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// The errors of losing the race to create a new database (see [`Store::open`]).
+fn lost_first_open_race(e: &StoreError) -> bool {
+    use sqlx::migrate::MigrateError;
+    match e {
+        // SQLITE_BUSY or SQLITE_LOCKED, with any extended code.
+        StoreError::Database(sqlx::Error::Database(db)) => db
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 5 | 6)),
+        StoreError::Migrate(MigrateError::Execute(_) | MigrateError::ExecuteMigration(..)) => true,
+        _ => false,
     }
 }

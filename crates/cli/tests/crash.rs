@@ -1,0 +1,161 @@
+//! A worker killed mid-job (SIGKILL, no cleanup) leaves a job that the next worker resumes after
+//! the lease expires: the stages already committed are skipped, none is applied twice, and the
+//! audit chain stays valid.
+//!
+//! The kill is placed with the pipeline's own test seam: `COUNTERSIGN_TEST_PAUSE_AFTER_STAGE`
+//! makes the worker stop right after committing the named stage and announce it on stderr.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use support::{arg, describe, one_json_line, png, Env};
+
+/// Spawns `cmd` with its stderr read line by line on a thread (so a chatty child never blocks on a
+/// full pipe).
+fn spawn(mut cmd: Command) -> (Reaped, mpsc::Receiver<String>) {
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = Reaped(cmd.spawn().expect("spawn countersign"));
+    let stderr = child.0.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// Kills the child if the test fails before it is reaped.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_worker_killed_after_a_stage_is_resumed_without_redoing_it() {
+    let env = Env::new();
+    let record = one_json_line(&env.run(&[
+        "ingest",
+        arg(&env.input("page.png", &png(80, 60, 9))),
+        "--json",
+    ]));
+    assert_eq!(record["status"], "received");
+    let id = record["document_id"].as_str().unwrap().to_owned();
+
+    // 1. A worker that stops right after committing `inspect`; then it is killed.
+    let mut first = env.command(&["work", "--until-idle", "--lease-secs", "2"]);
+    first.env("COUNTERSIGN_TEST_PAUSE_AFTER_STAGE", "inspect");
+    let (mut first, stderr) = spawn(first);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    let job_id = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match stderr.recv_timeout(left) {
+            Ok(line) => {
+                if let Some(rest) = line.strip_prefix("paused after stage inspect of job ") {
+                    break rest.trim().parse::<i64>().expect("job id");
+                }
+                seen.push(line);
+            }
+            Err(_) => panic!(
+                "the worker never paused after inspect; its stderr:\n{}",
+                seen.join("\n")
+            ),
+        }
+    };
+    let pid = first.0.id() as libc::pid_t;
+    assert_eq!(
+        unsafe { libc::kill(pid, libc::SIGKILL) },
+        0,
+        "SIGKILL the worker"
+    );
+    let status = first.0.wait().unwrap();
+    assert!(!status.success(), "killed, not exited: {status:?}");
+
+    let job = |cols: &str| env.sql(&format!("SELECT {cols} FROM jobs WHERE job_id = {job_id}"));
+    assert_eq!(
+        job("state, attempts"),
+        "running|1",
+        "the dead worker's job is left running"
+    );
+    assert_eq!(
+        env.sql(&format!(
+            "SELECT status FROM versions WHERE document_id = '{id}'"
+        )),
+        "processing"
+    );
+    let steps_sql =
+        format!("SELECT step, done_at FROM job_steps WHERE job_id = {job_id} ORDER BY step");
+    let steps_before = env.sql(&steps_sql);
+    assert_eq!(
+        steps_before
+            .lines()
+            .map(|l| l.split('|').next().unwrap())
+            .collect::<Vec<_>>(),
+        vec!["inspect", "start"]
+    );
+
+    // 2. A fresh worker, without the pause, takes the job over once the dead one's lease expires.
+    let mut second = env.command(&["work", "--until-idle", "--lease-secs", "2"]);
+    // The workflow's own log lines show which stages were skipped.
+    second.env("RUST_LOG", "countersign_workflow=info");
+    let (mut second, stderr) = spawn(second);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = second.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the second worker did not finish within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // The reader thread ends at EOF, which follows the exit.
+    let log: String = stderr.iter().map(|l| l + "\n").collect();
+    assert!(status.success(), "second worker: {status:?}\n{log}");
+    for stage in ["start", "inspect"] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains("stage already done, skipping")
+                    && l.contains(&format!("stage=\"{stage}\""))),
+            "the second worker skipped {stage}\n{log}"
+        );
+    }
+
+    // The job finished on its second attempt, each stage committed exactly once.
+    assert_eq!(job("state, attempts"), "done|2");
+    assert_eq!(env.sql(&steps_sql), steps_before, "no stage re-recorded");
+    assert_eq!(
+        env.sql(&format!(
+            "SELECT COUNT(*) FROM pages WHERE document_id = '{id}'"
+        )),
+        "1"
+    );
+    // One audit entry per transition: ingest, received→processing, processing→failed (no OCR
+    // engine in this build), in that order and nothing else.
+    assert_eq!(
+        env.sql(&format!(
+            "SELECT quote(from_status) || '>' || to_status FROM audit_log \
+             WHERE document_id = '{id}' ORDER BY seq"
+        )),
+        "NULL>received\n'received'>processing\n'processing'>failed"
+    );
+    let shown = one_json_line(&env.run(&["show", &id, "--json"]));
+    assert_eq!(shown["status"], "failed");
+    assert_eq!(shown["failure"]["stage"], "ocr");
+    assert_eq!(shown["page_count"], 1);
+
+    let verify = env.run(&["audit", "verify", "--json"]);
+    assert!(verify.status.success(), "{}", describe(&verify));
+    assert_eq!(one_json_line(&verify)["ok"], true);
+}
