@@ -13,7 +13,7 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # --- system packages ---------------------------------------------------------------------------
 APT_PACKAGES=(
-  build-essential pkg-config curl file libssl-dev sqlite3
+  build-essential pkg-config curl file libssl-dev sqlite3 python3 python3-pip ca-certificates sane-utils
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev   # Tauri 2 / WebKitGTK
 )
 APT_TEST_PACKAGES=(
@@ -41,6 +41,26 @@ fi
 if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
   echo "Node.js 20 or newer is needed for the UI build (found: $(node --version 2>/dev/null || echo none))." >&2
   exit 1
+fi
+
+# --- PDFium (renders PDF pages) -----------------------------------------------------------------
+# The libpdfium.so inside the pinned PyPI wheel of pypdfium2, checked against its sha256, installed
+# where the app looks for it (crates/capture/src/pdfium_lib.rs). No Python package is installed.
+PDFIUM_WHEEL=pypdfium2-5.15.2-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
+PDFIUM_SHA256=dc31aea5b0fb9fefc9b537a65f4113980b2c40798445736a7e6565bc85161e37
+PDFIUM_DIR="$HOME/.local/lib/countersign"
+if [ "$(cat "$PDFIUM_DIR/libpdfium.version" 2>/dev/null)" != "$PDFIUM_SHA256" ]; then
+  log "installing PDFium from PyPI ($PDFIUM_WHEEL)"
+  mkdir -p "$PDFIUM_DIR"
+  wheel_dir=$(mktemp -d)
+  python3 -m pip download --quiet --no-deps --only-binary=:all: --platform manylinux_2_17_x86_64 \
+    --python-version 3.11 --dest "$wheel_dir" "pypdfium2==5.15.2"
+  echo "$PDFIUM_SHA256  $wheel_dir/$PDFIUM_WHEEL" | sha256sum --check --quiet
+  python3 -c 'import sys, zipfile; open(sys.argv[2], "wb").write(zipfile.ZipFile(sys.argv[1]).read("pypdfium2_raw/libpdfium.so"))' \
+    "$wheel_dir/$PDFIUM_WHEEL" "$PDFIUM_DIR/libpdfium.so.tmp"
+  rm -rf "$wheel_dir"
+  mv "$PDFIUM_DIR/libpdfium.so.tmp" "$PDFIUM_DIR/libpdfium.so"
+  echo "$PDFIUM_SHA256" > "$PDFIUM_DIR/libpdfium.version"
 fi
 
 # --- UI ------------------------------------------------------------------------------------------

@@ -21,6 +21,10 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     countersign_workflow::ApiError::export_all_to(dir)?;
     countersign_workflow::ChangeBatch::export_all_to(dir)?;
     countersign_workflow::AuditReport::export_all_to(dir)?;
+    countersign_workflow::pages::PageEdit::export_all_to(dir)?;
+    countersign_workflow::pages::VersionSummary::export_all_to(dir)?;
+    countersign_workflow::rejected::RejectedFile::export_all_to(dir)?;
+    countersign_core::PageInfo::export_all_to(dir)?;
     AppInfo::export_all_to(dir)?;
     Ok(())
 }

@@ -9,6 +9,12 @@ fn main() {
                 "show_document",
                 "ingest_file",
                 "app_info",
+                "list_versions",
+                "list_pages",
+                "edit_pages",
+                "insert_pages",
+                "list_rejected",
+                "retry_rejected",
             ])),
     )
     .expect("tauri build script failed");

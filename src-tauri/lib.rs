@@ -52,7 +52,20 @@ pub fn run() {
             commands::documents::show_document,
             commands::documents::ingest_file,
             commands::app::app_info,
+            commands::pages::list_versions,
+            commands::pages::list_pages,
+            commands::pages::edit_pages,
+            commands::pages::insert_pages,
+            commands::rejected::list_rejected,
+            commands::rejected::retry_rejected,
         ])
+        .register_asynchronous_uri_scheme_protocol("page", |ctx, request, responder| {
+            let ws = ctx.app_handle().state::<AppState>().workspace.clone();
+            let path = request.uri().path().to_owned();
+            tauri::async_runtime::spawn(async move {
+                responder.respond(commands::pages::serve_page_image(&ws, &path).await);
+            });
+        })
         .setup({
             let cancel = cancel.clone();
             move |app| {
@@ -80,6 +93,14 @@ pub fn run() {
             cancel.cancel();
         }
     });
+}
+
+/// Who is acting, for the audit log.
+pub(crate) fn actor() -> String {
+    format!(
+        "desktop:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
 }
 
 fn fail_to_start(message: &str) -> ! {

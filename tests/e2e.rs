@@ -124,7 +124,7 @@ where
 
 /// The rows of the queue as the window shows them: (file name, status), top to bottom.
 async fn rows(client: &Client) -> Vec<(String, String)> {
-    let js = "return [...document.querySelectorAll('li.row')].map(r => \
+    let js = "return [...document.querySelectorAll('.row')].map(r => \
               [r.querySelector('.name').textContent.trim(), r.querySelector('[data-status]').dataset.status])";
     match client.execute(js, vec![]).await {
         Ok(v) => serde_json::from_value(v).unwrap_or_default(),
@@ -169,8 +169,12 @@ fn sha256_hex(path: &Path) -> String {
     hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
 }
 
+/// One window at a time: the tests share the display.
+static ONE_WINDOW: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_a_file_in_the_real_window_and_see_the_queue_update_live() {
+    let _window = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e");
     std::fs::create_dir_all(&shots).unwrap();
     let tmp = tempfile::tempdir().unwrap();
@@ -300,5 +304,133 @@ async fn import_a_file_in_the_real_window_and_see_the_queue_update_live() {
         by_name("invoice-0042.png").document_id,
         outside.record.document_id
     );
+    assert!(countersign_workflow::verify_audit(&ws).await.unwrap().ok);
+}
+
+/// What the preview shows: (version label of the selected version, rendered page sizes).
+async fn preview_state(client: &Client) -> Option<(String, String, u32, u32)> {
+    let js = "const img = document.querySelector('[data-testid=page-image]'); \
+              const sel = document.querySelector('[data-testid=version-select]'); \
+              if (!img || !sel || !img.complete || img.naturalWidth === 0) return null; \
+              return [sel.value, sel.options[sel.selectedIndex].text, img.naturalWidth, img.naturalHeight];";
+    let v = client.execute(js, vec![]).await.ok()?;
+    serde_json::from_value(v).ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_a_page_in_the_real_window_and_get_a_new_version() {
+    let _window = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e");
+    std::fs::create_dir_all(&shots).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let scan = tmp.path().join("sideways-scan.png");
+    write_page_png(&scan, 3); // 300 × 400, portrait
+
+    // Imported before the window opens, rendered by the app's own worker.
+    let ws = countersign_workflow::Workspace::open(&data_dir)
+        .await
+        .unwrap();
+    let imported = countersign_workflow::ingest_path(&ws, &scan, Source::Scanner, "e2e-test")
+        .await
+        .unwrap();
+    let id = imported.record.document_id;
+
+    let driver = start_driver(&data_dir, &shots.join("tauri-driver-rotate.log"));
+    let client = connect(&driver, &data_dir).await;
+    eventually(
+        &client,
+        "the document in the queue",
+        Duration::from_secs(30),
+        || row_status(&client, "sideways-scan.png"),
+    )
+    .await;
+    client
+        .find(Locator::Css(&format!("[data-document-id='{id}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // The preview shows the rendered page of v1 (the worker renders it in the background).
+    let (v, _, w, h) = eventually(
+        &client,
+        "page 1 of v1 in the preview",
+        Duration::from_secs(30),
+        || preview_state(&client),
+    )
+    .await;
+    assert_eq!((v.as_str(), w, h), ("1", 300, 400));
+
+    client
+        .find(Locator::Css("[data-testid=rotate-right]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let (v, label, w, h) = eventually(
+        &client,
+        "the rotated page as a new version",
+        Duration::from_secs(30),
+        || async { preview_state(&client).await.filter(|(v, _, _, _)| v == "2") },
+    )
+    .await;
+    assert_eq!((w, h), (400, 300), "the page is turned a quarter");
+    assert!(label.contains("current"), "{label}");
+    eventually(&client, "the thumbnails to load", Duration::from_secs(10), || async {
+        let js = "return [...document.querySelectorAll('[data-testid=thumb] img')].every(i => i.complete && i.naturalWidth > 0)";
+        (client.execute(js, vec![]).await.ok()? == serde_json::json!(true)).then_some(())
+    })
+    .await;
+    // Let the compositor catch up with the DOM before the picture is taken.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(shots.join("preview-rotated.png"), &png).unwrap();
+
+    // The original version is still there, unchanged and read-only.
+    client
+        .execute(
+            "const s = document.querySelector('[data-testid=version-select]'); s.value = '1'; \
+             s.dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (_, _, w, h) = eventually(&client, "v1 again", Duration::from_secs(20), || async {
+        preview_state(&client).await.filter(|(v, _, _, _)| v == "1")
+    })
+    .await;
+    assert_eq!((w, h), (300, 400));
+    client
+        .find(Locator::Css("[data-testid=readonly-banner]"))
+        .await
+        .expect("viewing v1 says it is read-only");
+    client.close().await.unwrap();
+    drop(driver);
+
+    // The store agrees: version 2 is current, made by an audited page edit; v1 keeps its page.
+    let record = countersign_workflow::show(&ws, id, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(record.version, 2);
+    let v1 = countersign_workflow::pages::list_pages(&ws, id, 1)
+        .await
+        .unwrap();
+    let v2 = countersign_workflow::pages::list_pages(&ws, id, 2)
+        .await
+        .unwrap();
+    assert_eq!((v1[0].width, v1[0].height), (300, 400));
+    assert_eq!((v2[0].width, v2[0].height), (400, 300));
+    let entries = countersign_store::audit::entries_for(ws.store().pool(), id)
+        .await
+        .unwrap();
+    let edit = entries
+        .iter()
+        .find(|e| e.action == "edit_pages")
+        .expect("an edit_pages audit entry");
+    assert_eq!(edit.version, Some(2));
+    assert!(edit.detail.contains("\"rotate\""), "{}", edit.detail);
     assert!(countersign_workflow::verify_audit(&ws).await.unwrap().ok);
 }

@@ -50,10 +50,8 @@ pub async fn ingest_file(
             bytes: bytes.clone(),
             file_name,
             source,
-            actor: format!(
-                "desktop:{}",
-                std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-            ),
+            actor: crate::actor(),
+            password: None,
         },
     )
     .await?;

@@ -3,3 +3,5 @@
 
 pub mod app;
 pub mod documents;
+pub mod pages;
+pub mod rejected;

@@ -11,6 +11,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod scan;
+mod watch;
+
 #[derive(Parser)]
 #[command(
     name = "countersign",
@@ -39,6 +42,16 @@ enum Command {
         /// Return only when processing has settled (routed, needs_review, quarantined or failed).
         #[arg(long)]
         wait: bool,
+        /// Password of an encrypted PDF (used once to make an unencrypted working copy; never stored).
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Files refused at import, kept with their reason; `--retry ID [--password PW]` imports one again.
+    Rejected {
+        #[arg(long)]
+        retry: Option<String>,
+        #[arg(long, requires = "retry")]
+        password: Option<String>,
     },
     /// List documents, newest first.
     List {
@@ -66,6 +79,11 @@ enum Command {
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
         lease_secs: u64,
     },
+    /// Watch a hot folder until Ctrl-C: import each file once it stops changing, then move it to
+    /// DIR/processed/ (or DIR/failed/ with a .reason.json); processing runs alongside.
+    Watch { dir: PathBuf },
+    /// Scan a batch of pages from a SANE scanner into one document; `--list` shows the scanners.
+    Scan(scan::ScanArgs),
 }
 
 #[derive(Subcommand)]
@@ -128,6 +146,8 @@ impl Output {
 }
 
 fn main() -> ExitCode {
+    // Started as an isolated decoder by ourselves? Then do only that.
+    countersign_capture::isolate::run_worker_if_requested();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
@@ -185,10 +205,20 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
             files,
             source,
             wait,
+            password,
         } => {
             let mut created = Vec::new();
             for file in &files {
-                match countersign_workflow::ingest_path(&ws, file, source, &actor()).await {
+                let pw = password.clone();
+                match countersign_workflow::ingest_path_with_password(
+                    &ws,
+                    file,
+                    source,
+                    &actor(),
+                    pw,
+                )
+                .await
+                {
                     Ok(outcome) if wait => created.push(outcome.record.document_id),
                     Ok(outcome) => out.record(&outcome.record),
                     Err(e) => out.error(e),
@@ -201,6 +231,30 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
                     out.record(&countersign_workflow::show(&ws, id, ShowOptions::default()).await?);
                 }
             }
+        }
+        Command::Rejected { retry: None, .. } => {
+            for r in countersign_workflow::rejected::list(&ws).await? {
+                if out.json {
+                    out.line(&r);
+                } else {
+                    println!(
+                        "{}  {:<16}  {}  ({})",
+                        r.at,
+                        r.code.as_str(),
+                        r.file_name,
+                        r.message
+                    );
+                    println!("    id: {}", r.rejected_id);
+                }
+            }
+        }
+        Command::Rejected {
+            retry: Some(id),
+            password,
+        } => {
+            let outcome =
+                countersign_workflow::rejected::retry(&ws, &id, password, &actor()).await?;
+            out.record(&outcome.record);
         }
         Command::List { status } => {
             for r in countersign_workflow::list(&ws, status).await? {
@@ -261,6 +315,8 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
                 eprintln!("ran {ran} job(s)");
             }
         }
+        Command::Watch { dir } => watch::watch_dir(&ws, &dir, out).await?,
+        Command::Scan(args) => scan::run(&ws, args, out).await?,
     }
     ws.store().close().await;
     Ok(())

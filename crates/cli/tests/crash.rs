@@ -51,9 +51,9 @@ fn a_worker_killed_after_a_stage_is_resumed_without_redoing_it() {
     assert_eq!(record["status"], "received");
     let id = record["document_id"].as_str().unwrap().to_owned();
 
-    // 1. A worker that stops right after committing `inspect`; then it is killed.
+    // 1. A worker that stops right after committing `render`; then it is killed.
     let mut first = env.command(&["work", "--until-idle", "--lease-secs", "2"]);
-    first.env("COUNTERSIGN_TEST_PAUSE_AFTER_STAGE", "inspect");
+    first.env("COUNTERSIGN_TEST_PAUSE_AFTER_STAGE", "render");
     let (mut first, stderr) = spawn(first);
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut seen = Vec::new();
@@ -61,13 +61,13 @@ fn a_worker_killed_after_a_stage_is_resumed_without_redoing_it() {
         let left = deadline.saturating_duration_since(Instant::now());
         match stderr.recv_timeout(left) {
             Ok(line) => {
-                if let Some(rest) = line.strip_prefix("paused after stage inspect of job ") {
+                if let Some(rest) = line.strip_prefix("paused after stage render of job ") {
                     break rest.trim().parse::<i64>().expect("job id");
                 }
                 seen.push(line);
             }
             Err(_) => panic!(
-                "the worker never paused after inspect; its stderr:\n{}",
+                "the worker never paused after render; its stderr:\n{}",
                 seen.join("\n")
             ),
         }
@@ -101,7 +101,7 @@ fn a_worker_killed_after_a_stage_is_resumed_without_redoing_it() {
             .lines()
             .map(|l| l.split('|').next().unwrap())
             .collect::<Vec<_>>(),
-        vec!["inspect", "start"]
+        vec!["render", "start"]
     );
 
     // 2. A fresh worker, without the pause, takes the job over once the dead one's lease expires.
@@ -123,7 +123,7 @@ fn a_worker_killed_after_a_stage_is_resumed_without_redoing_it() {
     // The reader thread ends at EOF, which follows the exit.
     let log: String = stderr.iter().map(|l| l + "\n").collect();
     assert!(status.success(), "second worker: {status:?}\n{log}");
-    for stage in ["start", "inspect"] {
+    for stage in ["start", "render"] {
         assert!(
             log.lines()
                 .any(|l| l.contains("stage already done, skipping")

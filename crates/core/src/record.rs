@@ -107,12 +107,16 @@ pub struct Failure {
     pub retryable: bool,
 }
 
-/// One canonical page of a version (size in pixels of the page image).
+/// One canonical page of a version: size in pixels of the page image, and the resolution it was
+/// made at (`None`: the image did not say).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct PageInfo {
     pub index: u32,
     pub width: u32,
     pub height: u32,
+    pub dpi: Option<u32>,
+    /// A page image is stored (rendering may still be under way for later pages).
+    pub rendered: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
@@ -149,6 +153,8 @@ pub struct DocumentRecord {
     /// sha256 (hex) of the original bytes.
     pub checksum: String,
     pub page_count: Option<u32>,
+    /// The original is a PDF that already carries text (born digital, or OCRed before).
+    pub has_text_layer: bool,
     pub status: Status,
     /// Mean word confidence, 0..1.
     pub ocr_confidence: Option<f64>,
@@ -187,6 +193,7 @@ mod tests {
             mime_type: MimeType::Png,
             checksum: "00".repeat(32),
             page_count: Some(1),
+            has_text_layer: false,
             status: Status::Received,
             ocr_confidence: None,
             document_type: None,

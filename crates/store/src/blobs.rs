@@ -79,6 +79,37 @@ impl BlobStore {
         Ok(key)
     }
 
+    /// A temp file holding `bytes`, in the blob store's own temp dir (deleted when dropped), for
+    /// handing a file to a decoder process before it is accepted.
+    pub fn scratch_file(&self, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
+        let mut tmp = tempfile::NamedTempFile::new_in(self.root.join("tmp"))?;
+        tmp.write_all(bytes)?;
+        tmp.flush()?;
+        Ok(tmp)
+    }
+
+    /// A fresh path in the temp dir for a decoder to write to (the caller removes it).
+    pub fn scratch_path(&self) -> io::Result<PathBuf> {
+        let tmp = tempfile::Builder::new()
+            .prefix("out-")
+            .tempfile_in(self.root.join("tmp"))?;
+        let (_, path) = tmp.keep().map_err(|e| e.error)?;
+        Ok(path)
+    }
+
+    /// A temp dir for a decoder's page images (deleted when dropped).
+    pub fn scratch_dir(&self) -> io::Result<tempfile::TempDir> {
+        tempfile::Builder::new()
+            .prefix("pages-")
+            .tempdir_in(self.root.join("tmp"))
+    }
+
+    /// Stores the file at `path` (moved in if it is on the same filesystem, else copied).
+    pub fn put_file(&self, path: &Path) -> io::Result<BlobKey> {
+        let bytes = fs::read(path)?;
+        self.put(&bytes)
+    }
+
     /// Reads a blob and checks that its bytes still hash to its key.
     pub fn get(&self, key: &BlobKey) -> io::Result<Vec<u8>> {
         let bytes = fs::read(self.path(key))?;

@@ -21,13 +21,29 @@ pub struct NewDocument {
     pub mime_type: MimeType,
     pub checksum: String,
     pub byte_size: u64,
+    pub page_count: Option<u32>,
+    pub has_text_layer: bool,
+    /// An unencrypted working copy of a password-protected original (blob key).
+    pub working_blob: Option<String>,
     pub actor: String,
+}
+
+/// A page row: its image and thumbnail blobs once rendered.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PageRow {
+    pub index: u32,
+    pub width: u32,
+    pub height: u32,
+    pub dpi: Option<u32>,
+    pub image_blob: Option<String>,
+    pub thumb_blob: Option<String>,
+    pub rotation: u32,
 }
 
 const RECORD_SELECT: &str = "SELECT d.document_id, d.tenant_id, d.source, d.file_name, d.mime_type, d.checksum,
         d.created_at, v.version, v.status, v.page_count, v.ocr_confidence, v.document_type,
         v.classification_confidence, v.decision, v.route, v.fields, v.envelope_id, v.department,
-        v.policy_tags, v.retention_class, v.failure, v.updated_at
+        v.policy_tags, v.retention_class, v.failure, v.updated_at, v.has_text_layer
     FROM documents d JOIN versions v ON v.document_id = d.document_id AND v.version = d.current_version";
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -63,6 +79,7 @@ fn record_from_row(row: &SqliteRow) -> Result<DocumentRecord> {
         mime_type: MimeType::parse(&mime).ok_or_else(|| corrupt("mime_type", &mime))?,
         checksum: row.get("checksum"),
         page_count: row.get::<Option<i64>, _>("page_count").map(|n| n as u32),
+        has_text_layer: row.get::<i64, _>("has_text_layer") != 0,
         status: status.parse().map_err(|e| corrupt("status", e))?,
         ocr_confidence: row.get("ocr_confidence"),
         document_type: row.get("document_type"),
@@ -121,10 +138,14 @@ pub async fn insert(conn: &mut SqliteConnection, new: &NewDocument) -> Result<Do
     .execute(&mut *conn)
     .await?;
     sqlx::query(
-        "INSERT INTO versions (document_id, version, status, created_at, updated_at) VALUES (?, 1, ?, ?, ?)",
+        "INSERT INTO versions (document_id, version, status, page_count, has_text_layer, working_blob, created_at, updated_at)
+         VALUES (?, 1, ?, ?, ?, ?, ?, ?)",
     )
     .bind(id.to_string())
     .bind(Status::Received.as_str())
+    .bind(new.page_count.map(i64::from))
+    .bind(new.has_text_layer as i64)
+    .bind(&new.working_blob)
     .bind(&now)
     .bind(&now)
     .execute(&mut *conn)
@@ -144,6 +165,9 @@ pub async fn insert(conn: &mut SqliteConnection, new: &NewDocument) -> Result<Do
                 "mime_type": new.mime_type.as_str(),
                 "checksum": new.checksum,
                 "byte_size": new.byte_size,
+                "page_count": new.page_count,
+                "has_text_layer": new.has_text_layer,
+                "unlocked_working_copy": new.working_blob.is_some(),
             }),
         },
     )
@@ -242,32 +266,43 @@ pub async fn transition(
     get(conn, id).await
 }
 
-/// Replaces the page list of a version (idempotent: re-running a stage writes the same rows).
-pub async fn set_pages(
+/// Stores one page of a version (idempotent: rendering the page again writes the same row).
+pub async fn put_page(
     conn: &mut SqliteConnection,
     id: DocumentId,
     version: u32,
-    pages: &[PageInfo],
+    page: &PageRow,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM pages WHERE document_id = ? AND version = ?")
-        .bind(id.to_string())
-        .bind(version as i64)
-        .execute(&mut *conn)
-        .await?;
-    for p in pages {
-        sqlx::query(
-            "INSERT INTO pages (document_id, version, page_index, width, height) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(id.to_string())
-        .bind(version as i64)
-        .bind(p.index as i64)
-        .bind(p.width as i64)
-        .bind(p.height as i64)
-        .execute(&mut *conn)
-        .await?;
-    }
+    sqlx::query(
+        "INSERT INTO pages (document_id, version, page_index, width, height, dpi, image_blob, thumb_blob, rotation)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (document_id, version, page_index) DO UPDATE SET
+            width = excluded.width, height = excluded.height, dpi = excluded.dpi,
+            image_blob = excluded.image_blob, thumb_blob = excluded.thumb_blob, rotation = excluded.rotation",
+    )
+    .bind(id.to_string())
+    .bind(version as i64)
+    .bind(page.index as i64)
+    .bind(page.width as i64)
+    .bind(page.height as i64)
+    .bind(page.dpi.map(i64::from))
+    .bind(&page.image_blob)
+    .bind(&page.thumb_blob)
+    .bind(page.rotation as i64)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets the page count of a version (known once the file is inspected or rendered).
+pub async fn set_page_count(
+    conn: &mut SqliteConnection,
+    id: DocumentId,
+    version: u32,
+    count: u32,
+) -> Result<()> {
     sqlx::query("UPDATE versions SET page_count = ? WHERE document_id = ? AND version = ?")
-        .bind(pages.len() as i64)
+        .bind(count as i64)
         .bind(id.to_string())
         .bind(version as i64)
         .execute(&mut *conn)
@@ -275,9 +310,11 @@ pub async fn set_pages(
     Ok(())
 }
 
-pub async fn pages(pool: &SqlitePool, id: DocumentId, version: u32) -> Result<Vec<PageInfo>> {
+/// The pages of a version, in order.
+pub async fn page_rows(pool: &SqlitePool, id: DocumentId, version: u32) -> Result<Vec<PageRow>> {
     let rows = sqlx::query(
-        "SELECT page_index, width, height FROM pages WHERE document_id = ? AND version = ? ORDER BY page_index",
+        "SELECT page_index, width, height, dpi, image_blob, thumb_blob, rotation FROM pages
+         WHERE document_id = ? AND version = ? ORDER BY page_index",
     )
     .bind(id.to_string())
     .bind(version as i64)
@@ -285,10 +322,139 @@ pub async fn pages(pool: &SqlitePool, id: DocumentId, version: u32) -> Result<Ve
     .await?;
     Ok(rows
         .iter()
-        .map(|r| PageInfo {
+        .map(|r| PageRow {
             index: r.get::<i64, _>("page_index") as u32,
             width: r.get::<i64, _>("width") as u32,
             height: r.get::<i64, _>("height") as u32,
+            dpi: r.get::<Option<i64>, _>("dpi").map(|d| d as u32),
+            image_blob: r.get("image_blob"),
+            thumb_blob: r.get("thumb_blob"),
+            rotation: r.get::<i64, _>("rotation") as u32,
         })
         .collect())
+}
+
+/// The pages of a version as the record's consumers see them.
+pub async fn pages(pool: &SqlitePool, id: DocumentId, version: u32) -> Result<Vec<PageInfo>> {
+    Ok(page_rows(pool, id, version)
+        .await?
+        .into_iter()
+        .map(|p| PageInfo {
+            index: p.index,
+            width: p.width,
+            height: p.height,
+            dpi: p.dpi,
+            rendered: p.image_blob.is_some(),
+        })
+        .collect())
+}
+
+/// The blob to decode pages from: the unencrypted working copy if there is one, else the original.
+pub async fn source_blob(
+    conn: &mut SqliteConnection,
+    id: DocumentId,
+    version: u32,
+) -> Result<String> {
+    let row = sqlx::query(
+        "SELECT d.checksum, v.working_blob FROM documents d JOIN versions v ON v.document_id = d.document_id
+         WHERE d.document_id = ? AND v.version = ?",
+    )
+    .bind(id.to_string())
+    .bind(version as i64)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+    Ok(row
+        .get::<Option<String>, _>("working_blob")
+        .unwrap_or_else(|| row.get("checksum")))
+}
+
+/// A version as listed in a document's history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VersionRow {
+    pub version: u32,
+    pub status: Status,
+    pub page_count: Option<u32>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub async fn versions(pool: &SqlitePool, id: DocumentId) -> Result<Vec<VersionRow>> {
+    let rows = sqlx::query(
+        "SELECT version, status, page_count, created_at FROM versions WHERE document_id = ? ORDER BY version",
+    )
+    .bind(id.to_string())
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(VersionRow {
+                version: r.get::<i64, _>("version") as u32,
+                status: r
+                    .get::<&str, _>("status")
+                    .parse()
+                    .map_err(|e| corrupt("status", e))?,
+                page_count: r.get::<Option<i64>, _>("page_count").map(|n| n as u32),
+                created_at: time::parse(r.get("created_at"))?,
+            })
+        })
+        .collect()
+}
+
+/// Creates version `current + 1` in `received` with `pages` (already stored as blobs), makes it
+/// current, and appends one audit entry (`action`, with `detail`). The earlier versions stay as
+/// they were: originals are immutable.
+pub async fn create_version(
+    conn: &mut SqliteConnection,
+    id: DocumentId,
+    pages: &[PageRow],
+    actor: &str,
+    action: &str,
+    detail: serde_json::Value,
+) -> Result<u32> {
+    let current = get(conn, id).await?;
+    let version = current.version + 1;
+    let now = time::fmt(&time::now());
+    sqlx::query(
+        "INSERT INTO versions (document_id, version, status, page_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(version as i64)
+    .bind(Status::Received.as_str())
+    .bind(pages.len() as i64)
+    .bind(&now)
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
+    for (index, page) in pages.iter().enumerate() {
+        put_page(
+            conn,
+            id,
+            version,
+            &PageRow {
+                index: index as u32,
+                ..page.clone()
+            },
+        )
+        .await?;
+    }
+    sqlx::query("UPDATE documents SET current_version = ?, updated_at = ? WHERE document_id = ?")
+        .bind(version as i64)
+        .bind(&now)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    audit::append(
+        conn,
+        NewEntry {
+            document_id: Some(id),
+            version: Some(version),
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            from_status: Some(current.status),
+            to_status: Some(Status::Received),
+            detail,
+        },
+    )
+    .await?;
+    Ok(version)
 }

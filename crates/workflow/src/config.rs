@@ -4,7 +4,7 @@
 use crate::{Error, ErrorCode};
 use countersign_core::TenantId;
 use serde::Deserialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub const CONFIG_FILE: &str = "countersign.toml";
 
@@ -19,6 +19,7 @@ struct FileConfig {
     tenant: Option<String>,
     policy: Option<String>,
     max_file_mb: Option<u64>,
+    watch_folders: Option<Vec<PathBuf>>,
     provider: Option<ProviderSection>,
     relay: Option<RelaySection>,
 }
@@ -56,6 +57,8 @@ pub struct Config {
     pub provider_account_id: Option<String>,
     /// `None`: the local relay.
     pub relay_url: Option<String>,
+    /// Hot folders watched while the desktop app runs (absolute paths; may be empty).
+    pub watch_folders: Vec<PathBuf>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -138,6 +141,13 @@ impl Config {
         if max_file_mb == 0 {
             return Err(invalid("max_file_mb must be at least 1".into()));
         }
+        let watch_folders = file.watch_folders.unwrap_or_default();
+        if let Some(relative) = watch_folders.iter().find(|d| !d.is_absolute()) {
+            return Err(invalid(format!(
+                "watch_folders must be absolute paths, got `{}`",
+                relative.display()
+            )));
+        }
         Ok(Config {
             tenant_id: TenantId::new(tenant),
             max_file_bytes: max_file_mb.saturating_mul(1024 * 1024),
@@ -146,6 +156,7 @@ impl Config {
             provider_base_url,
             provider_account_id: env("COUNTERSIGN_PROVIDER_ACCOUNT_ID").or(provider.account_id),
             relay_url,
+            watch_folders,
         })
     }
 }
@@ -161,6 +172,20 @@ mod tests {
         assert_eq!(c.provider_kind, ProviderKind::Sandbox);
         assert_eq!(c.max_file_bytes, 512 * 1024 * 1024);
         assert!(c.relay_url.is_none());
+        assert!(c.watch_folders.is_empty());
+    }
+
+    #[test]
+    fn watch_folders_must_be_absolute() {
+        let c = Config::from_toml("watch_folders = [\"/srv/scans\", \"/mnt/inbox\"]", "f").unwrap();
+        assert_eq!(
+            c.watch_folders,
+            [PathBuf::from("/srv/scans"), PathBuf::from("/mnt/inbox")]
+        );
+        let err =
+            Config::from_toml("watch_folders = [\"/srv/scans\", \"scans\"]", "f").unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidConfig);
+        assert!(err.message.contains("`scans`"), "{}", err.message);
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! - [`list`], [`show`], [`changes_since`]: read the queue.
 //! - [`process`]: the processing pipeline run by [`worker::run`] from the durable job table.
 //! - [`verify_audit`]: recompute the audit chain.
+//! - [`scan`]: a batch of pages from a SANE scanner, ingested as one multi-page TIFF.
+//! - [`watch`]: hot folders — each file that settles there is ingested once, then moved aside.
 //!
 //! Errors carry a stable [`ErrorCode`]; shells turn them into `{code, message}`.
 
@@ -14,19 +16,25 @@ mod config;
 mod error;
 mod ingest;
 pub mod logging;
+pub mod pages;
 pub mod process;
 mod query;
-mod sniff;
+pub mod rejected;
+pub mod scan;
+pub mod watch;
 pub mod worker;
 
 pub use config::{Config, CONFIG_FILE};
 pub use error::{ApiError, Error, ErrorCode};
-pub use ingest::{ingest, ingest_path, IngestOutcome, IngestRequest, MAX_FILE_NAME_LEN};
+pub use ingest::{
+    ingest, ingest_path, ingest_path_with_password, IngestOutcome, IngestRequest, MAX_FILE_NAME_LEN,
+};
 pub use query::{
     change_cursor, changes_since, list, show, verify_audit, AuditReport, ChangeBatch, ShowOptions,
 };
-pub use sniff::sniff;
 
+use countersign_capture::isolate::Isolation;
+use countersign_capture::Limits;
 use countersign_store::Store;
 use std::path::{Path, PathBuf};
 
@@ -37,6 +45,7 @@ pub struct Workspace {
     store: Store,
     config: Config,
     data_dir: PathBuf,
+    isolation: Isolation,
 }
 
 impl Workspace {
@@ -54,6 +63,7 @@ impl Workspace {
             store,
             config,
             data_dir: data_dir.to_owned(),
+            isolation: Isolation::detect(),
         })
     }
 
@@ -67,6 +77,19 @@ impl Workspace {
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// How untrusted files are decoded (a child process of our own binary, with a time limit).
+    pub fn isolation(&self) -> &Isolation {
+        &self.isolation
+    }
+
+    /// What a file may cost before it is refused.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_bytes: self.config.max_file_bytes,
+            ..Limits::default()
+        }
     }
 }
 

@@ -5,10 +5,12 @@
 //! one twice.
 
 use crate::{Error, Workspace};
-use countersign_core::{DocumentId, Failure, MimeType, PageInfo, Status};
+use countersign_capture::isolate::PageFiles;
+use countersign_capture::CaptureError;
+use countersign_core::{DocumentId, Failure, Status};
+use countersign_store::documents::PageRow;
 use countersign_store::jobs::{self, Job, NewJob};
 use countersign_store::{documents, BlobKey};
-use std::io::Cursor;
 use tracing::{info, instrument};
 
 pub const PROCESS_KIND: &str = "process";
@@ -32,20 +34,21 @@ pub fn process_job(id: DocumentId, version: u32) -> NewJob {
 pub enum Stage {
     /// `received → processing`.
     Start,
-    /// Re-read the original, check its sha256, and record its pages and their sizes.
-    Inspect,
+    /// Every page as an image at a known DPI, plus a thumbnail (derived blobs), decoded in a child
+    /// process; page by page, so a resumed job starts at the first page not stored yet.
+    Render,
     /// Text recognition. Not part of this build yet: the document fails here with a retryable
     /// `ocr_unavailable`, visibly, rather than waiting in `processing` for ever.
     Ocr,
 }
 
-pub const STAGES: [Stage; 3] = [Stage::Start, Stage::Inspect, Stage::Ocr];
+pub const STAGES: [Stage; 3] = [Stage::Start, Stage::Render, Stage::Ocr];
 
 impl Stage {
     pub fn name(self) -> &'static str {
         match self {
             Stage::Start => "start",
-            Stage::Inspect => "inspect",
+            Stage::Render => "render",
             Stage::Ocr => "ocr",
         }
     }
@@ -133,30 +136,7 @@ async fn run_stage(
             jobs::mark_step(&mut tx, job.id, stage.name()).await.map_err(t)?;
             tx.commit().await.map_err(|e| t(e.into()))?;
         }
-        Stage::Inspect => {
-            let mut conn = store.pool().acquire().await.map_err(|e| t(e.into()))?;
-            let record = documents::get(&mut conn, id).await.map_err(t)?;
-            drop(conn);
-            let key = BlobKey::parse(&record.checksum)
-                .ok_or_else(|| StageError::permanent(stage, "corrupt_record", "the stored checksum is not a sha256", false))?;
-            let blobs = store.blobs().clone();
-            let mime = record.mime_type;
-            let pages = tokio::task::spawn_blocking(move || -> Result<Option<Vec<PageInfo>>, StageError> {
-                // `get` re-hashes the bytes: a damaged original is caught here, not downstream.
-                let bytes = blobs.get(&key).map_err(|e| {
-                    StageError::permanent(Stage::Inspect, "original_damaged", e.to_string(), false)
-                })?;
-                raster_pages(mime, &bytes)
-            })
-            .await
-            .map_err(|e| StageError::transient(stage, e))??;
-            let mut tx = store.write().await.map_err(t)?;
-            if let Some(pages) = pages {
-                documents::set_pages(&mut tx, id, record.version, &pages).await.map_err(t)?;
-            }
-            jobs::mark_step(&mut tx, job.id, stage.name()).await.map_err(t)?;
-            tx.commit().await.map_err(|e| t(e.into()))?;
-        }
+        Stage::Render => render_pages(ws, job, id).await?,
         Stage::Ocr => {
             return Err(StageError::permanent(
                 stage,
@@ -169,51 +149,131 @@ async fn run_stage(
     Ok(())
 }
 
-/// Page sizes of a raster original, read from its headers (no full decode). `None` for PDFs,
-/// whose pages are known only once rendered.
-fn raster_pages(mime: MimeType, bytes: &[u8]) -> Result<Option<Vec<PageInfo>>, StageError> {
-    let bad = |e: &dyn std::fmt::Display| {
+/// Renders the pages not stored yet and stores each (image + thumbnail blobs, page row) as soon as
+/// it arrives, each in its own transaction.
+async fn render_pages(ws: &Workspace, job: &Job, id: DocumentId) -> Result<(), StageError> {
+    let stage = Stage::Render;
+    let store = ws.store();
+    let t = |e: countersign_store::StoreError| StageError::transient(stage, e);
+    let mut conn = store.pool().acquire().await.map_err(|e| t(e.into()))?;
+    let record = documents::get(&mut conn, id).await.map_err(t)?;
+    let source = documents::source_blob(&mut conn, id, record.version)
+        .await
+        .map_err(t)?;
+    drop(conn);
+    let key = BlobKey::parse(&source).ok_or_else(|| {
         StageError::permanent(
-            Stage::Inspect,
-            "corrupt_image",
-            format!("the image cannot be read: {e}"),
+            stage,
+            "corrupt_record",
+            "the stored checksum is not a sha256",
             false,
         )
-    };
-    let format = match mime {
-        MimeType::Pdf => return Ok(None),
-        MimeType::Tiff => return tiff_pages(bytes).map(Some).map_err(|e| bad(&e)),
-        MimeType::Png => image::ImageFormat::Png,
-        MimeType::Jpeg => image::ImageFormat::Jpeg,
-        MimeType::Webp => image::ImageFormat::WebP,
-    };
-    let (width, height) = image::ImageReader::with_format(Cursor::new(bytes), format)
-        .into_dimensions()
-        .map_err(|e| bad(&e))?;
-    Ok(Some(vec![PageInfo {
-        index: 0,
-        width,
-        height,
-    }]))
-}
-
-/// Every page (IFD) of a TIFF, with its size.
-fn tiff_pages(bytes: &[u8]) -> Result<Vec<PageInfo>, tiff::TiffError> {
-    let mut decoder = tiff::decoder::Decoder::new(Cursor::new(bytes))?;
-    let mut pages = Vec::new();
-    loop {
-        let (width, height) = decoder.dimensions()?;
-        pages.push(PageInfo {
-            index: pages.len() as u32,
-            width,
-            height,
-        });
-        if !decoder.more_images() || pages.len() >= 10_000 {
-            break;
-        }
-        decoder.next_image()?;
+    })?;
+    if !store.blobs().contains(&key) {
+        return Err(StageError::permanent(
+            stage,
+            "original_missing",
+            format!("the stored original {key} is missing"),
+            false,
+        ));
     }
-    Ok(pages)
+    let done = documents::page_rows(store.pool(), id, record.version)
+        .await
+        .map_err(t)?
+        .iter()
+        .take_while(|p| p.image_blob.is_some())
+        .count() as u32;
+
+    // A version made by page edits has all its pages already.
+    if record.page_count.is_some_and(|n| done >= n) {
+        let mut tx = store.write().await.map_err(t)?;
+        jobs::mark_step(&mut tx, job.id, stage.name())
+            .await
+            .map_err(t)?;
+        tx.commit().await.map_err(|e| t(e.into()))?;
+        return Ok(());
+    }
+    let (tx_pages, mut rx_pages) = tokio::sync::mpsc::channel::<PageFiles>(2);
+    let blobs = store.blobs().clone();
+    let isolation = ws.isolation().clone();
+    let limits = ws.limits();
+    let mime = record.mime_type;
+    // The scratch dir lives until every page in it has been stored (it is dropped at the end of
+    // this function, after the receiving loop), not when the decoder finishes.
+    let scratch = store
+        .blobs()
+        .scratch_dir()
+        .map_err(|e| StageError::transient(stage, e))?;
+    let out_dir = scratch.path().to_owned();
+    let decoder = tokio::task::spawn_blocking(move || -> Result<(), StageError> {
+        // `get` re-hashes the bytes: a damaged original is caught here, not downstream.
+        blobs.get(&key).map_err(|e| {
+            StageError::permanent(Stage::Render, "original_damaged", e.to_string(), false)
+        })?;
+        isolation
+            .render(
+                &blobs.path(&key),
+                mime,
+                None,
+                &limits,
+                done,
+                &out_dir,
+                |page| {
+                    tx_pages
+                        .blocking_send(page)
+                        .map_err(|_| CaptureError::Internal("the page receiver stopped".into()))
+                },
+            )
+            .map_err(|e| match e {
+                CaptureError::Rejected(r) => {
+                    StageError::permanent(Stage::Render, r.code.as_str(), r.message, false)
+                }
+                CaptureError::Unavailable(m) => {
+                    StageError::permanent(Stage::Render, "engine_unavailable", m, true)
+                }
+                CaptureError::Internal(m) => StageError::transient(Stage::Render, m),
+            })
+    });
+    let mut stored = done;
+    while let Some(page) = rx_pages.recv().await {
+        let blobs = store.blobs().clone();
+        let (image, thumb) =
+            tokio::task::spawn_blocking(move || -> std::io::Result<(BlobKey, BlobKey)> {
+                Ok((blobs.put_file(&page.png)?, blobs.put_file(&page.thumbnail)?))
+            })
+            .await
+            .map_err(|e| StageError::transient(stage, e))?
+            .map_err(|e| StageError::transient(stage, e))?;
+        let row = PageRow {
+            index: page.geometry.index,
+            width: page.geometry.width,
+            height: page.geometry.height,
+            dpi: page.geometry.dpi,
+            image_blob: Some(image.to_string()),
+            thumb_blob: Some(thumb.to_string()),
+            rotation: 0,
+        };
+        let mut tx = store.write().await.map_err(t)?;
+        documents::put_page(&mut tx, id, record.version, &row)
+            .await
+            .map_err(t)?;
+        tx.commit().await.map_err(|e| t(e.into()))?;
+        stored += 1;
+        info!(page = page.geometry.index + 1, "page stored");
+    }
+    decoder
+        .await
+        .map_err(|e| StageError::transient(stage, e))??;
+    drop(scratch);
+    let mut tx = store.write().await.map_err(t)?;
+    documents::set_page_count(&mut tx, id, record.version, stored)
+        .await
+        .map_err(t)?;
+    jobs::mark_step(&mut tx, job.id, stage.name())
+        .await
+        .map_err(t)?;
+    tx.commit().await.map_err(|e| t(e.into()))?;
+    Ok(())
 }
 
 /// Marks the document failed with `failure` (if it is not already), in the caller's transaction.

@@ -40,6 +40,7 @@ pub async fn show(
 #[derive(Clone, Debug, Serialize, TS)]
 pub struct ChangeBatch {
     /// Pass this as `after` next time.
+    #[ts(type = "number")]
     pub seq: i64,
     pub records: Vec<DocumentRecord>,
 }
@@ -64,6 +65,7 @@ pub async fn changes_since(ws: &Workspace, after: i64) -> Result<ChangeBatch, Er
 
 #[derive(Clone, Debug, Serialize, TS)]
 pub struct AuditBreak {
+    #[ts(type = "number")]
     pub seq: i64,
     /// `edited`, `chain_broken`, `missing`, `truncated` or `head_mismatch`.
     pub problem: String,
@@ -74,6 +76,7 @@ pub struct AuditBreak {
 pub struct AuditReport {
     pub ok: bool,
     /// Entries verified before the first break (all of them when `ok`).
+    #[ts(type = "number")]
     pub entries: i64,
     pub head_hash: String,
     pub first_break: Option<AuditBreak>,

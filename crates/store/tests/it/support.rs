@@ -22,6 +22,9 @@ pub fn new_document(content: &str) -> NewDocument {
         mime_type: MimeType::Png,
         checksum: hex::encode(Sha256::digest(content.as_bytes())),
         byte_size: content.len() as u64,
+        page_count: Some(1),
+        has_text_layer: false,
+        working_blob: None,
         actor: "test".into(),
     }
 }

@@ -7,8 +7,24 @@ import type { DocumentRecord } from "../generated/DocumentRecord";
 import type { ErrorCode } from "../generated/ErrorCode";
 import type { Source } from "../generated/Source";
 import type { Status } from "../generated/Status";
+import type { PageEdit } from "../generated/PageEdit";
+import type { PageInfo } from "../generated/PageInfo";
+import type { RejectedFile } from "../generated/RejectedFile";
+import type { VersionSummary } from "../generated/VersionSummary";
 
-export type { ApiError, AppInfo, ChangeBatch, DocumentRecord, ErrorCode, Source, Status };
+export type {
+  ApiError,
+  AppInfo,
+  ChangeBatch,
+  DocumentRecord,
+  ErrorCode,
+  PageEdit,
+  PageInfo,
+  RejectedFile,
+  Source,
+  Status,
+  VersionSummary,
+};
 
 /** An error from the backend, with its stable code to branch on. */
 export class BackendError extends Error {
@@ -27,6 +43,18 @@ export interface Backend {
   showDocument(documentId: string): Promise<DocumentRecord>;
   /** Imports one file the user picked or dropped. Throws BackendError (e.g. code `duplicate`). */
   ingestFile(file: File, source?: Source): Promise<DocumentRecord>;
+  listVersions(documentId: string): Promise<VersionSummary[]>;
+  listPages(documentId: string, version: number): Promise<PageInfo[]>;
+  /** Where the page image (or its thumbnail) of a version is served from, for an <img>. */
+  pageImageUrl(documentId: string, version: number, index: number, thumbnail: boolean): string;
+  /** Applies edits to the current version's pages; the result is a new version. */
+  editPages(documentId: string, edits: PageEdit[]): Promise<DocumentRecord>;
+  /** Inserts every page of `file` before page `at` (0-based); a new version. */
+  insertPages(documentId: string, at: number, file: File): Promise<DocumentRecord>;
+  /** Files refused at import (kept with their reason). */
+  listRejected(): Promise<RejectedFile[]>;
+  /** Imports a refused file again, e.g. with the password it needs. */
+  retryRejected(rejectedId: string, password: string | null): Promise<DocumentRecord>;
   /** Calls `handler` whenever documents change (here, in the CLI, or in a background job). */
   onDocumentsChanged(handler: (batch: ChangeBatch) => void): Promise<() => void>;
 }

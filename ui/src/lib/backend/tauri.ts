@@ -1,7 +1,19 @@
 // The Backend over Tauri IPC: the only module that calls `invoke` or `listen`.
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
-import type { ApiError, AppInfo, Backend, ChangeBatch, DocumentRecord, Source, Status } from "./index";
+import type {
+  ApiError,
+  AppInfo,
+  Backend,
+  ChangeBatch,
+  DocumentRecord,
+  PageEdit,
+  PageInfo,
+  RejectedFile,
+  Source,
+  Status,
+  VersionSummary,
+} from "./index";
 import { BackendError } from "./index";
 import { DOCUMENTS_CHANGED } from "./events";
 
@@ -29,6 +41,25 @@ export const tauriBackend: Backend = {
       "x-source": source,
     });
   },
+  listVersions: (documentId: string) => call<VersionSummary[]>("list_versions", { documentId }),
+  listPages: (documentId: string, version: number) => call<PageInfo[]>("list_pages", { documentId, version }),
+  pageImageUrl(documentId: string, version: number, index: number, thumbnail: boolean) {
+    // Custom protocols are `scheme://localhost/…` on Linux and macOS, `http://scheme.localhost/…` on Windows.
+    const base = navigator.userAgent.includes("Windows") ? "http://page.localhost" : "page://localhost";
+    return `${base}/${documentId}/${version}/${index}${thumbnail ? "/thumb" : ""}`;
+  },
+  editPages: (documentId: string, edits: PageEdit[]) => call<DocumentRecord>("edit_pages", { documentId, edits }),
+  async insertPages(documentId: string, at: number, file: File) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    return call<DocumentRecord>("insert_pages", bytes, {
+      "x-document-id": documentId,
+      "x-at": String(at),
+      "x-file-name": encodeURIComponent(file.name),
+    });
+  },
+  listRejected: () => call<RejectedFile[]>("list_rejected"),
+  retryRejected: (rejectedId: string, password: string | null) =>
+    call<DocumentRecord>("retry_rejected", { rejectedId, password }),
   async onDocumentsChanged(handler: (batch: ChangeBatch) => void) {
     return listen<ChangeBatch>(DOCUMENTS_CHANGED, (event) => handler(event.payload));
   },

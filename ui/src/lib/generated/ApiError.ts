@@ -5,8 +5,4 @@ import type { ErrorCode } from "./ErrorCode";
 /**
  * The `{code, message}` every boundary (Tauri command, CLI `--json`) returns.
  */
-export type ApiError = {
-  code: ErrorCode;
-  message: string;
-  document_id?: DocumentId;
-};
+export type ApiError = { code: ErrorCode, message: string, document_id?: DocumentId, };

@@ -3,4 +3,4 @@
 /**
  * What the window shows about this installation.
  */
-export type AppInfo = { version: string; data_dir: string; tenant_id: string };
+export type AppInfo = { version: string, data_dir: string, tenant_id: string, };

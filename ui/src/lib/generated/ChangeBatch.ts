@@ -4,10 +4,8 @@ import type { DocumentRecord } from "./DocumentRecord";
 /**
  * Documents changed after audit sequence number `after`, at their current version.
  */
-export type ChangeBatch = {
-  /**
-   * Pass this as `after` next time.
-   */
-  seq: bigint;
-  records: Array<DocumentRecord>;
-};
+export type ChangeBatch = { 
+/**
+ * Pass this as `after` next time.
+ */
+seq: number, records: Array<DocumentRecord>, };

@@ -4,4 +4,4 @@ import type { DecisionAction } from "./DecisionAction";
 /**
  * What routing decided and why; the reasons are shown to reviewers ("why flagged").
  */
-export type Decision = { action: DecisionAction; reasons: Array<string> };
+export type Decision = { action: DecisionAction, reasons: Array<string>, };

@@ -14,40 +14,24 @@ import type { TenantId } from "./TenantId";
  * The document record of DESIGN.md: a document at one version. Fields that are not known yet are
  * `null` in JSON (never omitted), except `ocr`, which is only present when asked for.
  */
-export type DocumentRecord = {
-  document_id: DocumentId;
-  version: number;
-  source: Source;
-  file_name: string;
-  mime_type: MimeType;
-  /**
-   * sha256 (hex) of the original bytes.
-   */
-  checksum: string;
-  page_count: number | null;
-  status: Status;
-  /**
-   * Mean word confidence, 0..1.
-   */
-  ocr_confidence: number | null;
-  document_type: string | null;
-  /**
-   * 0..1
-   */
-  classification_confidence: number | null;
-  decision: Decision | null;
-  route: string | null;
-  fields: { [key in string]?: Field };
-  envelope_id: EnvelopeId | null;
-  tenant_id: TenantId;
-  department: string | null;
-  policy_tags: Array<string>;
-  retention_class: string | null;
-  /**
-   * Set while `status` is `failed`.
-   */
-  failure: Failure | null;
-  created_at: string;
-  updated_at: string;
-  ocr?: OcrDocument;
-};
+export type DocumentRecord = { document_id: DocumentId, version: number, source: Source, file_name: string, mime_type: MimeType, 
+/**
+ * sha256 (hex) of the original bytes.
+ */
+checksum: string, page_count: number | null, 
+/**
+ * The original is a PDF that already carries text (born digital, or OCRed before).
+ */
+has_text_layer: boolean, status: Status, 
+/**
+ * Mean word confidence, 0..1.
+ */
+ocr_confidence: number | null, document_type: string | null, 
+/**
+ * 0..1
+ */
+classification_confidence: number | null, decision: Decision | null, route: string | null, fields: { [key in string]?: Field }, envelope_id: EnvelopeId | null, tenant_id: TenantId, department: string | null, policy_tags: Array<string>, retention_class: string | null, 
+/**
+ * Set while `status` is `failed`.
+ */
+failure: Failure | null, created_at: string, updated_at: string, ocr?: OcrDocument, };

@@ -3,9 +3,4 @@
 /**
  * Why a document is `failed`: the stage that failed and a structured, stable error.
  */
-export type Failure = {
-  stage: string;
-  code: string;
-  message: string;
-  retryable: boolean;
-};
+export type Failure = { stage: string, code: string, message: string, retryable: boolean, };

@@ -3,9 +3,4 @@
 /**
  * An extracted field. `bbox` is `[x0, y0, x1, y1]` in pixels of the rendered page image.
  */
-export type Field = {
-  value: string;
-  confidence: number;
-  page: number;
-  bbox: [number, number, number, number];
-};
+export type Field = { value: string, confidence: number, page: number, bbox: [number, number, number, number], };

@@ -3,9 +3,4 @@
 /**
  * The file types Countersign accepts, decided from the content (magic bytes), never the name.
  */
-export type MimeType =
-  | "application/pdf"
-  | "image/tiff"
-  | "image/png"
-  | "image/jpeg"
-  | "image/webp";
+export type MimeType = "application/pdf" | "image/tiff" | "image/png" | "image/jpeg" | "image/webp";

@@ -2,14 +2,14 @@
 //! (Full validation of each format — decoding limits, encrypted and corrupt PDFs — belongs to the
 //! capture stage; this is the gate at the door.)
 
-use crate::{Error, ErrorCode};
+use crate::reject::{RejectCode, Rejection};
 use countersign_core::MimeType;
 
 /// The accepted type of `bytes`, or `unsupported_type` naming what it looks like instead.
-pub fn sniff(bytes: &[u8]) -> Result<MimeType, Error> {
+pub fn sniff(bytes: &[u8]) -> Result<MimeType, Rejection> {
     if bytes.is_empty() {
-        return Err(Error::new(
-            ErrorCode::EmptyDocument,
+        return Err(Rejection::new(
+            RejectCode::EmptyDocument,
             "the file is empty (0 bytes)",
         ));
     }
@@ -30,8 +30,8 @@ pub fn sniff(bytes: &[u8]) -> Result<MimeType, Error> {
     if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
         return Ok(MimeType::Webp);
     }
-    Err(Error::new(
-        ErrorCode::UnsupportedType,
+    Err(Rejection::new(
+        RejectCode::UnsupportedType,
         format!(
             "{} files are not supported; Countersign accepts PDF, TIFF, PNG, JPEG and WebP",
             describe(bytes)
@@ -77,9 +77,9 @@ mod tests {
     #[test]
     fn refused_types_say_what_they_are() {
         let e = sniff(b"").unwrap_err();
-        assert_eq!(e.code, ErrorCode::EmptyDocument);
+        assert_eq!(e.code, RejectCode::EmptyDocument);
         let e = sniff(b"\0\0\0\x18ftypheic\0\0").unwrap_err();
-        assert_eq!(e.code, ErrorCode::UnsupportedType);
+        assert_eq!(e.code, RejectCode::UnsupportedType);
         assert!(e.message.starts_with("HEIC"), "{}", e.message);
         let e = sniff(b"hello, this is a text file").unwrap_err();
         assert!(e.message.starts_with("Text"));
