@@ -15,6 +15,8 @@ fn main() {
                 "insert_pages",
                 "list_rejected",
                 "retry_rejected",
+                "list_scanners",
+                "scan_document",
             ])),
     )
     .expect("tauri build script failed");

@@ -9,6 +9,9 @@ use tokio_util::sync::CancellationToken;
 /// Payload: [`ChangeBatch`] — the changed documents at their current version.
 pub const DOCUMENTS_CHANGED: &str = "documents://changed";
 
+/// Payload: `ScanProgress` — pages of a scan under way, in order.
+pub const SCAN_PROGRESS: &str = "scan://progress";
+
 const POLL: Duration = Duration::from_millis(300);
 
 /// Follows the audit log — every change to a document appends to it, whichever process made the

@@ -58,6 +58,8 @@ pub fn run() {
             commands::pages::insert_pages,
             commands::rejected::list_rejected,
             commands::rejected::retry_rejected,
+            commands::capture::list_scanners,
+            commands::capture::scan_document,
         ])
         .register_asynchronous_uri_scheme_protocol("page", |ctx, request, responder| {
             let ws = ctx.app_handle().state::<AppState>().workspace.clone();
@@ -77,6 +79,11 @@ pub fn run() {
                     if let Err(e) = worker::run(&worker_ws, &opts, &worker_cancel).await {
                         tracing::error!(error = %e, "the background worker stopped");
                     }
+                });
+                // Hot folders from countersign.toml (`watch_folders`).
+                let (watch_ws, watch_cancel) = (ws.clone(), cancel.clone());
+                tauri::async_runtime::spawn(async move {
+                    countersign_workflow::watch::watch_configured(&watch_ws, watch_cancel).await
                 });
                 tauri::async_runtime::spawn(events::feed_document_changes(
                     app.handle().clone(),

@@ -48,6 +48,11 @@ fn tauri_driver() -> PathBuf {
 }
 
 fn start_driver(data_dir: &Path, log: &Path) -> Driver {
+    start_driver_with(data_dir, log, &[])
+}
+
+/// tauri-driver with extra environment for the app (e.g. `SANE_CONFIG_DIR`).
+fn start_driver_with(data_dir: &Path, log: &Path, env: &[(&str, &Path)]) -> Driver {
     assert!(
         std::env::var_os("DISPLAY").is_some(),
         "the end-to-end test needs a display: run it under xvfb-run (scripts/bootstrap.sh test does)"
@@ -63,6 +68,7 @@ fn start_driver(data_dir: &Path, log: &Path) -> Driver {
             &native_port.to_string(),
         ])
         .env("COUNTERSIGN_DATA_DIR", data_dir)
+        .envs(env.iter().map(|(k, v)| (*k, *v)))
         .stdout(Stdio::from(log_file.try_clone().unwrap()))
         .stderr(Stdio::from(log_file))
         .process_group(0)
@@ -433,4 +439,80 @@ async fn rotate_a_page_in_the_real_window_and_get_a_new_version() {
     assert_eq!(edit.version, Some(2));
     assert!(edit.detail.contains("\"rotate\""), "{}", edit.detail);
     assert!(countersign_workflow::verify_audit(&ws).await.unwrap().ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_two_pages_from_the_sane_test_device_in_the_real_window() {
+    let _window = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e");
+    std::fs::create_dir_all(&shots).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    // SANE's `test` backend, enabled for this app only, with a picture that has content.
+    let sane = tmp.path().join("sane");
+    std::fs::create_dir_all(&sane).unwrap();
+    std::fs::write(sane.join("dll.conf"), "test\n").unwrap();
+    std::fs::write(sane.join("test.conf"), "test-picture \"Color pattern\"\n").unwrap();
+
+    let driver = start_driver_with(
+        &data_dir,
+        &shots.join("tauri-driver-scan.log"),
+        &[("SANE_CONFIG_DIR", &sane)],
+    );
+    let client = connect(&driver, &data_dir).await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("[data-testid=scan-button]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The device picker lists the test scanner.
+    eventually(&client, "the test scanner in the device picker", Duration::from_secs(20), || async {
+        let js = "const s = document.querySelector('[data-testid=scan-device]'); return s ? s.value : null";
+        (client.execute(js, vec![]).await.ok()? == serde_json::json!("test:0")).then_some(())
+    })
+    .await;
+    client
+        .execute(
+            "const i = document.querySelector('[data-testid=scan-dialog] input'); i.value = '2'; \
+             i.dispatchEvent(new Event('input', { bubbles: true }));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(shots.join("scan-dialog.png"), &png).unwrap();
+    client
+        .find(Locator::Css("[data-testid=scan-start]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // The scan becomes one document with two pages, from the scanner.
+    eventually(
+        &client,
+        "the scanned document in the queue",
+        Duration::from_secs(60),
+        || async {
+            let rows = rows(&client).await;
+            rows.iter()
+                .any(|(name, _)| name.starts_with("scan-") && name.ends_with(".tif"))
+                .then_some(())
+        },
+    )
+    .await;
+    client.close().await.unwrap();
+    drop(driver);
+    let ws = countersign_workflow::Workspace::open(&data_dir)
+        .await
+        .unwrap();
+    let all = countersign_workflow::list(&ws, None).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].source, Source::Scanner);
+    assert_eq!(all[0].page_count, Some(2));
 }

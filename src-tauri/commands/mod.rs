@@ -2,6 +2,7 @@
 //! `{code, message}` (`ApiError`). Nothing else belongs here.
 
 pub mod app;
+pub mod capture;
 pub mod documents;
 pub mod pages;
 pub mod rejected;

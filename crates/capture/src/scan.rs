@@ -53,7 +53,7 @@ const SANE_STATUS_IO_ERROR: i32 = 9;
 const SANE_STATUS_ACCESS_DENIED: i32 = 11;
 
 /// One scanner SANE can see.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Device {
     /// What `--device` takes, e.g. `epson2:libusb:001:004` or `test:0`.
     pub name: String,
@@ -64,7 +64,7 @@ pub struct Device {
 }
 
 /// Colour mode of a scan, mapped onto the device's own mode names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ScanMode {
     Color,
@@ -90,7 +90,7 @@ impl ScanMode {
 }
 
 /// Where the paper comes from, mapped onto the device's own source names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ScanSource {
     Flatbed,
@@ -122,7 +122,7 @@ impl ScanSource {
 }
 
 /// What to scan.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ScanRequest {
     /// A name from [`Sane::list_devices`]; `None` means the first device listed.
     pub device: Option<String>,
@@ -149,7 +149,7 @@ impl Default for ScanRequest {
 
 /// Progress of a batch, in order: for each page `PageStarted`, `PageProgress` with a rising
 /// percentage (when the device reports it), then `PageDone`. Pages are numbered from 1.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum ScanProgress {
     PageStarted { page: u32 },

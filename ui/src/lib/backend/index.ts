@@ -11,6 +11,9 @@ import type { PageEdit } from "../generated/PageEdit";
 import type { PageInfo } from "../generated/PageInfo";
 import type { RejectedFile } from "../generated/RejectedFile";
 import type { VersionSummary } from "../generated/VersionSummary";
+import type { Device } from "../generated/Device";
+import type { ScanProgress } from "../generated/ScanProgress";
+import type { ScanRequest } from "../generated/ScanRequest";
 
 export type {
   ApiError,
@@ -21,6 +24,9 @@ export type {
   PageEdit,
   PageInfo,
   RejectedFile,
+  Device,
+  ScanProgress,
+  ScanRequest,
   Source,
   Status,
   VersionSummary,
@@ -55,6 +61,9 @@ export interface Backend {
   listRejected(): Promise<RejectedFile[]>;
   /** Imports a refused file again, e.g. with the password it needs. */
   retryRejected(rejectedId: string, password: string | null): Promise<DocumentRecord>;
+  listScanners(): Promise<Device[]>;
+  /** Scans a batch into one document; `onProgress` hears each page start, advance and finish. */
+  scanDocument(request: ScanRequest, onProgress: (p: ScanProgress) => void): Promise<DocumentRecord>;
   /** Calls `handler` whenever documents change (here, in the CLI, or in a background job). */
   onDocumentsChanged(handler: (batch: ChangeBatch) => void): Promise<() => void>;
 }

@@ -10,12 +10,15 @@ import type {
   PageEdit,
   PageInfo,
   RejectedFile,
+  Device,
+  ScanProgress,
+  ScanRequest,
   Source,
   Status,
   VersionSummary,
 } from "./index";
 import { BackendError } from "./index";
-import { DOCUMENTS_CHANGED } from "./events";
+import { DOCUMENTS_CHANGED, SCAN_PROGRESS } from "./events";
 
 function isApiError(e: unknown): e is ApiError {
   return typeof e === "object" && e !== null && "code" in e && "message" in e;
@@ -60,6 +63,15 @@ export const tauriBackend: Backend = {
   listRejected: () => call<RejectedFile[]>("list_rejected"),
   retryRejected: (rejectedId: string, password: string | null) =>
     call<DocumentRecord>("retry_rejected", { rejectedId, password }),
+  listScanners: () => call<Device[]>("list_scanners"),
+  async scanDocument(request: ScanRequest, onProgress: (p: ScanProgress) => void) {
+    const unlisten = await listen<ScanProgress>(SCAN_PROGRESS, (e) => onProgress(e.payload));
+    try {
+      return await call<DocumentRecord>("scan_document", { request });
+    } finally {
+      unlisten();
+    }
+  },
   async onDocumentsChanged(handler: (batch: ChangeBatch) => void) {
     return listen<ChangeBatch>(DOCUMENTS_CHANGED, (event) => handler(event.payload));
   },
