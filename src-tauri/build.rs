@@ -17,6 +17,9 @@ fn main() {
                 "retry_rejected",
                 "list_scanners",
                 "scan_document",
+                "list_hot_folders",
+                "add_hot_folder",
+                "remove_hot_folder",
             ])),
     )
     .expect("tauri build script failed");

@@ -27,6 +27,7 @@ struct Args {
 /// What every command can reach.
 pub struct AppState {
     pub workspace: Workspace,
+    pub hot_folders: countersign_workflow::watch::HotFolders,
 }
 
 pub fn run() {
@@ -42,10 +43,16 @@ pub fn run() {
     };
     tracing::info!(data_dir = %data_dir.display(), "starting");
     let cancel = Cancel::new();
+    // Hot folders from countersign.toml, watched from now until the app exits.
+    let hot_folders = tauri::async_runtime::block_on({
+        let (ws, cancel) = (workspace.clone(), cancel.clone());
+        async move { countersign_workflow::watch::HotFolders::start(&ws, cancel) }
+    });
 
     let app = tauri::Builder::default()
         .manage(AppState {
             workspace: workspace.clone(),
+            hot_folders,
         })
         .invoke_handler(tauri::generate_handler![
             commands::documents::list_documents,
@@ -60,6 +67,9 @@ pub fn run() {
             commands::rejected::retry_rejected,
             commands::capture::list_scanners,
             commands::capture::scan_document,
+            commands::folders::list_hot_folders,
+            commands::folders::add_hot_folder,
+            commands::folders::remove_hot_folder,
         ])
         .register_asynchronous_uri_scheme_protocol("page", |ctx, request, responder| {
             let ws = ctx.app_handle().state::<AppState>().workspace.clone();
@@ -79,11 +89,6 @@ pub fn run() {
                     if let Err(e) = worker::run(&worker_ws, &opts, &worker_cancel).await {
                         tracing::error!(error = %e, "the background worker stopped");
                     }
-                });
-                // Hot folders from countersign.toml (`watch_folders`).
-                let (watch_ws, watch_cancel) = (ws.clone(), cancel.clone());
-                tauri::async_runtime::spawn(async move {
-                    countersign_workflow::watch::watch_configured(&watch_ws, watch_cancel).await
                 });
                 tauri::async_runtime::spawn(events::feed_document_changes(
                     app.handle().clone(),

@@ -376,7 +376,7 @@ async fn rotate_a_page_in_the_real_window_and_get_a_new_version() {
         .click()
         .await
         .unwrap();
-    let (v, label, w, h) = eventually(
+    let (_, label, w, h) = eventually(
         &client,
         "the rotated page as a new version",
         Duration::from_secs(30),
@@ -515,4 +515,74 @@ async fn scan_two_pages_from_the_sane_test_device_in_the_real_window() {
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].source, Source::Scanner);
     assert_eq!(all[0].page_count, Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_folder_added_in_the_window_imports_a_dropped_file() {
+    let _window = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e");
+    std::fs::create_dir_all(&shots).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let hot = tmp.path().join("front-desk-inbox");
+    std::fs::create_dir_all(&hot).unwrap();
+
+    let driver = start_driver(&data_dir, &shots.join("tauri-driver-folders.log"));
+    let client = connect(&driver, &data_dir).await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("[data-testid=hot-folders-button]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let input = client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("[data-testid=hot-folder-path]"))
+        .await
+        .unwrap();
+    input.send_keys(hot.to_str().unwrap()).await.unwrap();
+    client
+        .find(Locator::Css(
+            "[data-testid=hot-folders] button[type=submit]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        &client,
+        "the folder in the list",
+        Duration::from_secs(10),
+        || async {
+            let js = "const l = document.querySelector('[data-testid=hot-folders] ul'); \
+                      return l ? l.textContent : ''";
+            let text = client.execute(js, vec![]).await.ok()?;
+            text.as_str()?.contains("front-desk-inbox").then_some(())
+        },
+    )
+    .await;
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(shots.join("hot-folders.png"), &png).unwrap();
+
+    write_page_png(&hot.join("dropped-by-copier.png"), 9);
+    eventually(
+        &client,
+        "the dropped file in the queue",
+        Duration::from_secs(30),
+        || row_status(&client, "dropped-by-copier.png"),
+    )
+    .await;
+    client.close().await.unwrap();
+    drop(driver);
+    assert!(hot.join("processed/dropped-by-copier.png").exists());
+    let text = std::fs::read_to_string(data_dir.join("countersign.toml")).unwrap();
+    assert!(
+        text.contains("front-desk-inbox"),
+        "kept in countersign.toml"
+    );
 }

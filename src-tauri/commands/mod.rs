@@ -4,5 +4,6 @@
 pub mod app;
 pub mod capture;
 pub mod documents;
+pub mod folders;
 pub mod pages;
 pub mod rejected;

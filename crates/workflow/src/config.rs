@@ -201,3 +201,29 @@ mod tests {
         assert!(err.message.contains("tenant"));
     }
 }
+
+/// Replaces `watch_folders` in the data dir's `countersign.toml`, keeping everything else in the
+/// file (comments included); written to a temp file and renamed into place.
+pub fn write_watch_folders(data_dir: &Path, folders: &[std::path::PathBuf]) -> Result<(), Error> {
+    let path = data_dir.join(CONFIG_FILE);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|_| DEFAULT_CONFIG.to_owned());
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+    let mut list = toml_edit::Array::new();
+    for f in folders {
+        list.push(f.to_string_lossy().as_ref());
+    }
+    doc["watch_folders"] = toml_edit::value(list);
+    // Checked as a whole before it replaces the file: a bad config never replaces a good one.
+    Config::from_toml(&doc.to_string(), &path.display().to_string())?;
+    let tmp = path.with_extension("toml.tmp");
+    std::fs::write(&tmp, doc.to_string())
+        .and_then(|_| std::fs::rename(&tmp, &path))
+        .map_err(|e| invalid(format!("cannot write {}: {e}", path.display())))
+}
+
+/// `watch_folders` as the file says now (the app may have changed it since start-up).
+pub fn read_watch_folders(data_dir: &Path) -> Result<Vec<std::path::PathBuf>, Error> {
+    Ok(Config::load(data_dir)?.watch_folders)
+}

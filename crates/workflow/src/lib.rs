@@ -12,7 +12,7 @@
 //!
 //! Errors carry a stable [`ErrorCode`]; shells turn them into `{code, message}`.
 
-mod config;
+pub mod config;
 mod error;
 mod ingest;
 pub mod logging;

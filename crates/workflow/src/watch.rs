@@ -98,6 +98,91 @@ pub async fn watch_folder(
     }
 }
 
+/// The workstation's hot folders (`watch_folders` in countersign.toml), each watched until it is
+/// removed or the app stops. Adding or removing one updates the file and takes effect at once.
+#[derive(Clone)]
+pub struct HotFolders {
+    ws: Workspace,
+    cancel: CancellationToken,
+    running:
+        std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<PathBuf, CancellationToken>>>,
+}
+
+impl HotFolders {
+    /// Starts watching every configured folder.
+    pub fn start(ws: &Workspace, cancel: CancellationToken) -> HotFolders {
+        let folders = HotFolders {
+            ws: ws.clone(),
+            cancel,
+            running: Default::default(),
+        };
+        for dir in ws.config().watch_folders.clone() {
+            folders.spawn(dir);
+        }
+        folders
+    }
+
+    fn spawn(&self, dir: PathBuf) {
+        let token = self.cancel.child_token();
+        let mut running = self.running.lock().expect("hot folder registry");
+        if running.contains_key(&dir) {
+            return;
+        }
+        running.insert(dir.clone(), token.clone());
+        let ws = self.ws.clone();
+        tokio::spawn(async move { keep_watching(&ws, &dir, &token).await });
+    }
+
+    /// The folders being watched, in path order.
+    pub fn list(&self) -> Vec<PathBuf> {
+        self.running
+            .lock()
+            .expect("hot folder registry")
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// Watches `dir` from now on and records it in countersign.toml.
+    pub fn add(&self, dir: &Path) -> Result<Vec<PathBuf>, Error> {
+        if !dir.is_absolute() {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                format!("`{}` is not an absolute path", dir.display()),
+            ));
+        }
+        if !dir.is_dir() {
+            return Err(Error::new(
+                ErrorCode::NotFound,
+                format!("{} is not a folder", dir.display()),
+            ));
+        }
+        let mut folders = crate::config::read_watch_folders(self.ws.data_dir())?;
+        if !folders.iter().any(|f| f == dir) {
+            folders.push(dir.to_owned());
+            crate::config::write_watch_folders(self.ws.data_dir(), &folders)?;
+        }
+        self.spawn(dir.to_owned());
+        Ok(self.list())
+    }
+
+    /// Stops watching `dir` and removes it from countersign.toml. Files already in it stay.
+    pub fn remove(&self, dir: &Path) -> Result<Vec<PathBuf>, Error> {
+        let mut folders = crate::config::read_watch_folders(self.ws.data_dir())?;
+        folders.retain(|f| f != dir);
+        crate::config::write_watch_folders(self.ws.data_dir(), &folders)?;
+        if let Some(token) = self
+            .running
+            .lock()
+            .expect("hot folder registry")
+            .remove(dir)
+        {
+            token.cancel();
+        }
+        Ok(self.list())
+    }
+}
+
 /// Watches every folder in the configuration's `watch_folders` until `cancel` fires, logging
 /// what happens. A folder that cannot be opened (a share not mounted yet) is tried again every
 /// few seconds.

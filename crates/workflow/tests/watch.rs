@@ -401,6 +401,70 @@ async fn configured_folders_are_watched() {
         .unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn folders_added_in_the_app_are_watched_at_once_and_kept_in_the_config_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let hot = tmp.path().join("added");
+    std::fs::create_dir_all(&hot).unwrap();
+    let ws = Workspace::open(&data_dir).await.unwrap();
+    let cancel = CancellationToken::new();
+    let folders = watch::HotFolders::start(&ws, cancel.clone());
+    assert!(folders.list().is_empty());
+
+    assert_eq!(folders.add(&hot).unwrap(), vec![hot.clone()]);
+    // Kept in countersign.toml, comments and all, and read back by a fresh load.
+    let text = std::fs::read_to_string(data_dir.join("countersign.toml")).unwrap();
+    assert!(
+        text.contains("# Countersign settings"),
+        "comments kept:\n{text}"
+    );
+    assert_eq!(
+        countersign_workflow::Config::load(&data_dir)
+            .unwrap()
+            .watch_folders,
+        vec![hot.clone()]
+    );
+    // Refused: a relative path, a folder that does not exist.
+    assert_eq!(
+        folders.add(Path::new("relative/dir")).unwrap_err().code,
+        ErrorCode::InvalidArgument
+    );
+    assert_eq!(
+        folders.add(&tmp.path().join("nope")).unwrap_err().code,
+        ErrorCode::NotFound
+    );
+
+    let bytes = png(40, 30, 77);
+    std::fs::write(hot.join("added.png"), &bytes).unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !hot.join("processed/added.png").exists() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the added folder was not watched"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Removed: out of the file, and no longer watched.
+    assert!(folders.remove(&hot).unwrap().is_empty());
+    assert!(countersign_workflow::Config::load(&data_dir)
+        .unwrap()
+        .watch_folders
+        .is_empty());
+    std::fs::write(hot.join("after-removal.png"), png(40, 30, 78)).unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        hot.join("after-removal.png").exists(),
+        "a removed folder is left alone"
+    );
+    assert_eq!(
+        countersign_workflow::list(&ws, None).await.unwrap().len(),
+        1
+    );
+    cancel.cancel();
+}
+
 /// A valid 8-bit greyscale PNG whose pixels depend on `seed` (so each seed has its own checksum).
 /// Hand-encoded: zlib "stored" blocks need no compressor. (As in crates/cli/tests/support.)
 fn png(width: u32, height: u32, seed: u8) -> Vec<u8> {

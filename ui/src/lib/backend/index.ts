@@ -61,6 +61,10 @@ export interface Backend {
   listRejected(): Promise<RejectedFile[]>;
   /** Imports a refused file again, e.g. with the password it needs. */
   retryRejected(rejectedId: string, password: string | null): Promise<DocumentRecord>;
+  /** Folders watched for new files (kept in countersign.toml). */
+  listHotFolders(): Promise<string[]>;
+  addHotFolder(path: string): Promise<string[]>;
+  removeHotFolder(path: string): Promise<string[]>;
   listScanners(): Promise<Device[]>;
   /** Scans a batch into one document; `onProgress` hears each page start, advance and finish. */
   scanDocument(request: ScanRequest, onProgress: (p: ScanProgress) => void): Promise<DocumentRecord>;

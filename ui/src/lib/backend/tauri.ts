@@ -63,6 +63,9 @@ export const tauriBackend: Backend = {
   listRejected: () => call<RejectedFile[]>("list_rejected"),
   retryRejected: (rejectedId: string, password: string | null) =>
     call<DocumentRecord>("retry_rejected", { rejectedId, password }),
+  listHotFolders: () => call<string[]>("list_hot_folders"),
+  addHotFolder: (path: string) => call<string[]>("add_hot_folder", { path }),
+  removeHotFolder: (path: string) => call<string[]>("remove_hot_folder", { path }),
   listScanners: () => call<Device[]>("list_scanners"),
   async scanDocument(request: ScanRequest, onProgress: (p: ScanProgress) => void) {
     const unlisten = await listen<ScanProgress>(SCAN_PROGRESS, (e) => onProgress(e.payload));
