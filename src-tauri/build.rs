@@ -17,6 +17,7 @@ fn main() {
                 "retry_rejected",
                 "list_scanners",
                 "scan_document",
+                "scan_into_document",
                 "list_hot_folders",
                 "add_hot_folder",
                 "remove_hot_folder",

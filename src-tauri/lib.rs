@@ -67,6 +67,7 @@ pub fn run() {
             commands::rejected::retry_rejected,
             commands::capture::list_scanners,
             commands::capture::scan_document,
+            commands::capture::scan_into_document,
             commands::folders::list_hot_folders,
             commands::folders::add_hot_folder,
             commands::folders::remove_hot_folder,

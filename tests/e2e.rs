@@ -28,6 +28,13 @@ impl Drop for Driver {
     }
 }
 
+/// Where screenshots and driver logs go (target/tmp/e2e/).
+fn shots_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -114,7 +121,7 @@ where
             return v;
         }
         if Instant::now() > deadline {
-            let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e");
+            let shots = shots_dir();
             if let Ok(png) = client.screenshot().await {
                 let _ = std::fs::write(shots.join("failure.png"), png);
             }
@@ -181,8 +188,7 @@ static ONE_WINDOW: std::sync::Mutex<()> = std::sync::Mutex::new(());
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_a_file_in_the_real_window_and_see_the_queue_update_live() {
     let _window = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
-    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e");
-    std::fs::create_dir_all(&shots).unwrap();
+    let shots = shots_dir();
     let tmp = tempfile::tempdir().unwrap();
     let data_dir = tmp.path().join("data");
     let inbox = tmp.path().join("inbox");
@@ -326,8 +332,7 @@ async fn preview_state(client: &Client) -> Option<(String, String, u32, u32)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotate_a_page_in_the_real_window_and_get_a_new_version() {
     let _window = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
-    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e");
-    std::fs::create_dir_all(&shots).unwrap();
+    let shots = shots_dir();
     let tmp = tempfile::tempdir().unwrap();
     let data_dir = tmp.path().join("data");
     let scan = tmp.path().join("sideways-scan.png");
@@ -444,8 +449,7 @@ async fn rotate_a_page_in_the_real_window_and_get_a_new_version() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scan_two_pages_from_the_sane_test_device_in_the_real_window() {
     let _window = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
-    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e");
-    std::fs::create_dir_all(&shots).unwrap();
+    let shots = shots_dir();
     let tmp = tempfile::tempdir().unwrap();
     let data_dir = tmp.path().join("data");
     // SANE's `test` backend, enabled for this app only, with a picture that has content.
@@ -520,8 +524,7 @@ async fn scan_two_pages_from_the_sane_test_device_in_the_real_window() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hot_folder_added_in_the_window_imports_a_dropped_file() {
     let _window = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
-    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e");
-    std::fs::create_dir_all(&shots).unwrap();
+    let shots = shots_dir();
     let tmp = tempfile::tempdir().unwrap();
     let data_dir = tmp.path().join("data");
     let hot = tmp.path().join("front-desk-inbox");

@@ -25,3 +25,26 @@ pub async fn scan_document(
             .record,
     )
 }
+
+/// Scans a batch and inserts its pages into a document before page `at` (a new version).
+#[tauri::command]
+pub async fn scan_into_document(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    document_id: countersign_core::DocumentId,
+    at: u32,
+    request: ScanRequest,
+) -> Result<DocumentRecord, ApiError> {
+    let progress = move |p| {
+        let _ = app.emit(crate::events::SCAN_PROGRESS, &p);
+    };
+    Ok(scan::scan_into_document(
+        &state.workspace,
+        document_id,
+        at,
+        request,
+        &crate::actor(),
+        progress,
+    )
+    .await?)
+}

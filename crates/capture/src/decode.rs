@@ -400,9 +400,15 @@ fn tiff_pages(
         }
         let (w, h) = decoder.dimensions().map_err(corrupt)?;
         check_pixels(w, h, limits)?;
+        // XResolution is a RATIONAL, which `get_tag_f64` does not convert.
         let dpi = decoder
-            .get_tag_f64(Tag::XResolution)
+            .find_tag(Tag::XResolution)
             .ok()
+            .flatten()
+            .and_then(|v| match v {
+                tiff::decoder::ifd::Value::Rational(n, d) if d != 0 => Some(n as f64 / d as f64),
+                other => other.into_f64().ok(),
+            })
             .filter(|d| *d >= 50.0 && *d <= 4800.0)
             .map(
                 |d| match decoder.get_tag_u32(Tag::ResolutionUnit).unwrap_or(2) {
@@ -536,4 +542,80 @@ pub fn encode_png(img: &DynamicImage) -> Result<Vec<u8>, CaptureError> {
     img.write_with_encoder(encoder)
         .map_err(|e| CaptureError::Internal(format!("encoding a page: {e}")))?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A PNG whose header claims `w`×`h` pixels, with almost no data behind it.
+    fn png_header_only(w: u32, h: u32) -> Vec<u8> {
+        fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+            out.extend((data.len() as u32).to_be_bytes());
+            let mut c = kind.to_vec();
+            c.extend(data);
+            out.extend(&c);
+            out.extend(crc32(&c).to_be_bytes());
+        }
+        fn crc32(bytes: &[u8]) -> u32 {
+            let mut crc = !0u32;
+            for b in bytes {
+                crc ^= *b as u32;
+                for _ in 0..8 {
+                    crc = if crc & 1 != 0 {
+                        (crc >> 1) ^ 0xEDB8_8320
+                    } else {
+                        crc >> 1
+                    };
+                }
+            }
+            !crc
+        }
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = Vec::new();
+        ihdr.extend(w.to_be_bytes());
+        ihdr.extend(h.to_be_bytes());
+        ihdr.extend([8, 0, 0, 0, 0]);
+        chunk(&mut out, b"IHDR", &ihdr);
+        chunk(
+            &mut out,
+            b"IDAT",
+            &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+        );
+        chunk(&mut out, b"IEND", &[]);
+        out
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_refused_from_its_header() {
+        // 100 000 × 100 000 grey pixels would be 10 GB; refused before any pixel is allocated.
+        let err = inspect(
+            &png_header_only(100_000, 100_000),
+            MimeType::Png,
+            None,
+            &Limits::default(),
+        )
+        .unwrap_err();
+        match err {
+            CaptureError::Rejected(r) => assert_eq!(r.code, RejectCode::TooLarge, "{}", r.message),
+            other => panic!("expected too_large, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_truncated_image_is_corrupt() {
+        let err = inspect(
+            &png_header_only(64, 64),
+            MimeType::Png,
+            None,
+            &Limits::default(),
+        )
+        .unwrap_err();
+        match err {
+            CaptureError::Rejected(r) => {
+                assert_eq!(r.code, RejectCode::CorruptImage, "{}", r.message)
+            }
+            other => panic!("expected corrupt_image, got {other:?}"),
+        }
+    }
 }

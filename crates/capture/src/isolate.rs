@@ -94,14 +94,7 @@ impl Isolation {
         if name == "countersign" || name == "countersign-desktop" {
             return Isolation { exe: Some(exe) };
         }
-        let sibling = exe
-            .parent()
-            .and_then(|d| d.parent())
-            .map(|d| d.join("countersign"));
-        match sibling.filter(|p| p.is_file()) {
-            Some(p) => Isolation { exe: Some(p) },
-            None => Isolation::in_process(),
-        }
+        Isolation::in_process()
     }
 
     pub fn in_process() -> Isolation {

@@ -34,17 +34,7 @@ pub async fn scan_document(
     actor: &str,
     progress: impl FnMut(ScanProgress) + Send + 'static,
 ) -> Result<IngestOutcome, Error> {
-    let cancel = ScanCancel::new();
-    let _cancel_on_drop = CancelOnDrop(cancel.clone());
-    let (tiff, pages) = tokio::task::spawn_blocking(move || {
-        let pages = Sane::new().scan_batch_cancellable(&request, &cancel, progress)?;
-        // Empty batches are refused by the scanner layer already (`no_pages`); so is assembling
-        // nothing, should that ever change.
-        let tiff = assemble_tiff(&pages)?;
-        Ok::<_, countersign_capture::scan::ScanError>((tiff, pages.len()))
-    })
-    .await
-    .map_err(|e| Error::internal("scanning", e))??;
+    let (tiff, pages) = scan_tiff(request, progress).await?;
     let file_name = chrono::Local::now()
         .format("scan-%Y%m%d-%H%M%S.tif")
         .to_string();
@@ -65,6 +55,47 @@ pub async fn scan_document(
         tracing::field::display(outcome.record.document_id),
     );
     Ok(outcome)
+}
+
+/// Scans a batch into one multi-page TIFF (lossless) and says how many pages it holds.
+async fn scan_tiff(
+    request: ScanRequest,
+    progress: impl FnMut(ScanProgress) + Send + 'static,
+) -> Result<(Vec<u8>, usize), Error> {
+    let cancel = ScanCancel::new();
+    let _cancel_on_drop = CancelOnDrop(cancel.clone());
+    let (tiff, pages) = tokio::task::spawn_blocking(move || {
+        let pages = Sane::new().scan_batch_cancellable(&request, &cancel, progress)?;
+        // Empty batches are refused by the scanner layer already (`no_pages`); so is assembling
+        // nothing, should that ever change.
+        let tiff = assemble_tiff(&pages)?;
+        Ok::<_, countersign_capture::scan::ScanError>((tiff, pages.len()))
+    })
+    .await
+    .map_err(|e| Error::internal("scanning", e))??;
+    Ok((tiff, pages))
+}
+
+/// Scans a batch and inserts its pages into document `id` before page `at` (a new version).
+pub async fn scan_into_document(
+    ws: &Workspace,
+    id: countersign_core::DocumentId,
+    at: u32,
+    request: ScanRequest,
+    actor: &str,
+    progress: impl FnMut(ScanProgress) + Send + 'static,
+) -> Result<countersign_core::DocumentRecord, Error> {
+    let (tiff, _) = scan_tiff(request, progress).await?;
+    let file = IngestRequest {
+        bytes: tiff,
+        file_name: chrono::Local::now()
+            .format("scan-%Y%m%d-%H%M%S.tif")
+            .to_string(),
+        source: Source::Scanner,
+        actor: actor.to_owned(),
+        password: None,
+    };
+    crate::pages::insert_pages(ws, id, at, file).await
 }
 
 /// Stops the scan when the future holding it is dropped (the caller gave up or was cancelled).

@@ -68,6 +68,8 @@ export interface Backend {
   listScanners(): Promise<Device[]>;
   /** Scans a batch into one document; `onProgress` hears each page start, advance and finish. */
   scanDocument(request: ScanRequest, onProgress: (p: ScanProgress) => void): Promise<DocumentRecord>;
+  /** Scans a batch and inserts its pages before page `at` (0-based) of a document; a new version. */
+  scanIntoDocument(documentId: string, at: number, request: ScanRequest, onProgress: (p: ScanProgress) => void): Promise<DocumentRecord>;
   /** Calls `handler` whenever documents change (here, in the CLI, or in a background job). */
   onDocumentsChanged(handler: (batch: ChangeBatch) => void): Promise<() => void>;
 }

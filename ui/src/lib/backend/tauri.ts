@@ -75,6 +75,14 @@ export const tauriBackend: Backend = {
       unlisten();
     }
   },
+  async scanIntoDocument(documentId: string, at: number, request: ScanRequest, onProgress: (p: ScanProgress) => void) {
+    const unlisten = await listen<ScanProgress>(SCAN_PROGRESS, (e) => onProgress(e.payload));
+    try {
+      return await call<DocumentRecord>("scan_into_document", { documentId, at, request });
+    } finally {
+      unlisten();
+    }
+  },
   async onDocumentsChanged(handler: (batch: ChangeBatch) => void) {
     return listen<ChangeBatch>(DOCUMENTS_CHANGED, (event) => handler(event.payload));
   },
