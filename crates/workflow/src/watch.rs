@@ -7,7 +7,8 @@
 //! - into `processed/` when it was imported, or when its bytes were already stored (`duplicate`).
 //!   That second case is also the crash recovery: a file whose import committed but whose move
 //!   never happened is found again at the next start, refused as a duplicate, and moved;
-//! - into `failed/` for any other refusal, with `<name>.reason.json` (`{code, message, at}`)
+//! - into `failed/` for any other refusal, with `<name>.reason.json` (`{code, message, at}`);
+//!   our own trouble (store errors, PDFium missing) leaves the file where it is
 //!   beside it.
 //!
 //! Nothing in `processed/` or `failed/` is ever overwritten: a name already taken gets a numeric
@@ -254,6 +255,28 @@ async fn take_file(ws: &Workspace, dir: &Path, file: &Path, actor: &str) -> Opti
         Err(e) if e.code == ErrorCode::Duplicate => None,
         Err(e) => Some(e),
     };
+    // Our own trouble (the store, a missing PDFium) says nothing about the file: it stays where it
+    // is, to be taken again when the watcher restarts, instead of being filed as refused.
+    if let Some(e) = refusal.filter(|e| {
+        matches!(
+            e.code,
+            ErrorCode::Internal | ErrorCode::EngineUnavailable | ErrorCode::DataDirUnusable
+        )
+    }) {
+        let left = Error::new(
+            e.code,
+            format!(
+                "{} stays in the folder and is tried again when watching restarts ({})",
+                file.display(),
+                e.message
+            ),
+        );
+        return Some(FileOutcome {
+            file: file.to_owned(),
+            imported,
+            moved_to: Err(left),
+        });
+    }
     let (sub, reason) = match refusal {
         None => (PROCESSED_DIR, None),
         Some(e) => {
