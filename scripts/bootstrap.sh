@@ -15,6 +15,7 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 APT_PACKAGES=(
   build-essential pkg-config curl file libssl-dev sqlite3 python3 python3-pip ca-certificates sane-utils
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev   # Tauri 2 / WebKitGTK
+  libtesseract-dev libleptonica-dev tesseract-ocr-eng tesseract-ocr-osd libclang-dev clang  # OCR (leptess)
 )
 APT_TEST_PACKAGES=(
   xvfb xauth webkit2gtk-driver dbus dbus-x11   # the real window under Xvfb, driven through WebKitWebDriver
@@ -86,5 +87,7 @@ cargo fmt --all -- --check
 log "type-checking the UI"
 npm run --silent check --prefix ui
 log "running every test (the end-to-end test drives the real window under Xvfb)"
+# Tesseract reads this when a process starts; test binaries call the engine directly.
+export OMP_THREAD_LIMIT=1
 mkdir -p target
 exec dbus-run-session -- xvfb-run -a -s "-screen 0 1280x900x24" cargo test --workspace --no-fail-fast "${@:2}"

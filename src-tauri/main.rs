@@ -2,6 +2,8 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
+    // Tesseract needs OMP_THREAD_LIMIT=1 before the process starts (re-executes once if missing).
+    countersign_ocr::omp::ensure_single_threaded_openmp();
     // Started as an isolated decoder by ourselves? Then do only that.
     countersign_capture::isolate::run_worker_if_requested();
     countersign_desktop::run();

@@ -141,11 +141,20 @@ impl Output {
     }
 
     fn line(&self, v: &impl Serialize) {
-        println!("{}", serde_json::to_string(v).expect("output serializes"));
+        use std::io::Write;
+        let text = serde_json::to_string(v).expect("output serializes");
+        if let Err(e) = writeln!(std::io::stdout().lock(), "{text}") {
+            // The reader went away (`| head`): nothing more to say to it.
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
     }
 }
 
 fn main() -> ExitCode {
+    // Tesseract needs OMP_THREAD_LIMIT=1 before the process starts (re-executes once if missing).
+    countersign_ocr::omp::ensure_single_threaded_openmp();
     // Started as an isolated decoder by ourselves? Then do only that.
     countersign_capture::isolate::run_worker_if_requested();
     let cli = match Cli::try_parse() {

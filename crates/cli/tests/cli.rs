@@ -266,11 +266,11 @@ fn ingest_wait_returns_once_the_document_has_settled() {
     let env = Env::new();
     let record = ingest(&env, &env.input("page.png", &png(120, 80, 3)), &["--wait"]);
 
-    // This build has no OCR engine: processing settles as `failed` at the ocr stage, visibly.
-    assert_eq!(record["status"], "failed", "{record}");
-    assert_eq!(record["failure"]["stage"], "ocr", "{record}");
-    assert_eq!(record["failure"]["code"], "ocr_unavailable", "{record}");
-    assert_eq!(record["failure"]["retryable"], true, "{record}");
+    // Rendered, recognised, and (no routing policy yet) left for a person as `unclassified`.
+    assert_eq!(record["status"], "needs_review", "{record}");
+    assert_eq!(record["document_type"], "unclassified", "{record}");
+    assert_eq!(record["decision"]["action"], "review", "{record}");
+    assert!(record["failure"].is_null(), "{record}");
     assert_eq!(record["page_count"], 1, "{record}");
     let id = record["document_id"].as_str().unwrap();
     assert_eq!(
@@ -290,7 +290,8 @@ fn ingest_wait_returns_once_the_document_has_settled() {
 #[test]
 fn list_prints_one_line_per_document_newest_first_and_filters_by_status() {
     let env = Env::new();
-    // The first is processed to the end (failed: no OCR engine); the others stay `received`.
+    // The first is processed to the end (needs_review: no routing policy yet); the others stay
+    // `received`.
     let first = ingest(&env, &env.input("1.png", &png(20, 20, 1)), &["--wait"]);
     let second = ingest(&env, &env.input("2.png", &png(20, 20, 2)), &[]);
     let third = ingest(&env, &env.input("3.png", &png(20, 20, 3)), &[]);
@@ -312,9 +313,9 @@ fn list_prints_one_line_per_document_newest_first_and_filters_by_status() {
         }
     }
 
-    let failed = json_lines(&env.run(&["list", "--status", "failed", "--json"]));
-    assert_eq!(ids(&failed), vec![id(&first)]);
-    assert_eq!(failed[0]["status"], "failed");
+    let review = json_lines(&env.run(&["list", "--status", "needs_review", "--json"]));
+    assert_eq!(ids(&review), vec![id(&first)]);
+    assert_eq!(review[0]["status"], "needs_review");
     let received = json_lines(&env.run(&["list", "--status", "received", "--json"]));
     assert_eq!(ids(&received), vec![id(&third), id(&second)]);
     let routed = env.run(&["list", "--status", "routed", "--json"]);

@@ -458,3 +458,80 @@ pub async fn create_version(
     .await?;
     Ok(version)
 }
+
+/// One recognised page's row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OcrPageRow {
+    pub index: u32,
+    pub result_blob: String,
+    pub mean_confidence: f64,
+    pub word_count: u32,
+}
+
+pub async fn put_ocr_page(
+    conn: &mut SqliteConnection,
+    id: DocumentId,
+    version: u32,
+    row: &OcrPageRow,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO ocr_pages (document_id, version, page_index, result_blob, mean_confidence, word_count, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (document_id, version, page_index) DO UPDATE SET
+            result_blob = excluded.result_blob, mean_confidence = excluded.mean_confidence, word_count = excluded.word_count",
+    )
+    .bind(id.to_string())
+    .bind(version as i64)
+    .bind(row.index as i64)
+    .bind(&row.result_blob)
+    .bind(row.mean_confidence)
+    .bind(row.word_count as i64)
+    .bind(time::fmt(&time::now()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn ocr_pages(pool: &SqlitePool, id: DocumentId, version: u32) -> Result<Vec<OcrPageRow>> {
+    let rows = sqlx::query(
+        "SELECT page_index, result_blob, mean_confidence, word_count FROM ocr_pages
+         WHERE document_id = ? AND version = ? ORDER BY page_index",
+    )
+    .bind(id.to_string())
+    .bind(version as i64)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| OcrPageRow {
+            index: r.get::<i64, _>("page_index") as u32,
+            result_blob: r.get("result_blob"),
+            mean_confidence: r.get("mean_confidence"),
+            word_count: r.get::<i64, _>("word_count") as u32,
+        })
+        .collect())
+}
+
+/// Records the OCR outcome and the routing decision of a version (no status change).
+pub async fn set_recognition(
+    conn: &mut SqliteConnection,
+    id: DocumentId,
+    version: u32,
+    ocr_confidence: f64,
+    document_type: &str,
+    decision: &countersign_core::Decision,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE versions SET ocr_confidence = ?, document_type = ?, classification_confidence = 0, decision = ?, updated_at = ?
+         WHERE document_id = ? AND version = ?",
+    )
+    .bind(ocr_confidence)
+    .bind(document_type)
+    .bind(serde_json::to_string(decision).expect("decision serializes"))
+    .bind(time::fmt(&time::now()))
+    .bind(id.to_string())
+    .bind(version as i64)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -46,6 +46,7 @@ pub struct Workspace {
     config: Config,
     data_dir: PathBuf,
     isolation: Isolation,
+    ocr: std::sync::Arc<std::sync::OnceLock<countersign_ocr::engine::Pool>>,
 }
 
 impl Workspace {
@@ -64,6 +65,7 @@ impl Workspace {
             config,
             data_dir: data_dir.to_owned(),
             isolation: Isolation::detect(),
+            ocr: Default::default(),
         })
     }
 
@@ -82,6 +84,12 @@ impl Workspace {
     /// How untrusted files are decoded (a child process of our own binary, with a time limit).
     pub fn isolation(&self) -> &Isolation {
         &self.isolation
+    }
+
+    /// The Tesseract engines of this process (one per core), started on first use.
+    pub fn ocr_pool(&self) -> &countersign_ocr::engine::Pool {
+        self.ocr
+            .get_or_init(countersign_ocr::engine::Pool::per_core)
     }
 
     /// What a file may cost before it is refused.

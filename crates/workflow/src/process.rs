@@ -8,7 +8,8 @@ use crate::{Error, Workspace};
 use countersign_capture::isolate::PageFiles;
 use countersign_capture::CaptureError;
 use countersign_core::{DocumentId, Failure, Status};
-use countersign_store::documents::PageRow;
+use countersign_ocr::engine::PageJob;
+use countersign_store::documents::{OcrPageRow, PageRow};
 use countersign_store::jobs::{self, Job, NewJob};
 use countersign_store::{documents, BlobKey};
 use tracing::{info, instrument};
@@ -37,8 +38,9 @@ pub enum Stage {
     /// Every page as an image at a known DPI, plus a thumbnail (derived blobs), decoded in a child
     /// process; page by page, so a resumed job starts at the first page not stored yet.
     Render,
-    /// Text recognition. Not part of this build yet: the document fails here with a retryable
-    /// `ocr_unavailable`, visibly, rather than waiting in `processing` for ever.
+    /// Text recognition of every page (Tesseract engine pool), each page stored as it finishes;
+    /// then `ocr_complete` and, with no routing policy in this build yet, `needs_review` as
+    /// `unclassified` (which is never auto-routed).
     Ocr,
 }
 
@@ -133,18 +135,13 @@ async fn run_stage(
                 .await
                 .map_err(|e| StageError::permanent(stage, "invalid_state", e.to_string(), false))?;
             }
-            jobs::mark_step(&mut tx, job.id, stage.name()).await.map_err(t)?;
+            jobs::mark_step(&mut tx, job.id, stage.name())
+                .await
+                .map_err(t)?;
             tx.commit().await.map_err(|e| t(e.into()))?;
         }
         Stage::Render => render_pages(ws, job, id).await?,
-        Stage::Ocr => {
-            return Err(StageError::permanent(
-                stage,
-                "ocr_unavailable",
-                "this build has no OCR engine yet; the document is stored and can be retried once one is installed",
-                true,
-            ))
-        }
+        Stage::Ocr => recognize_pages(ws, job, id).await?,
     }
     Ok(())
 }
@@ -269,6 +266,155 @@ async fn render_pages(ws: &Workspace, job: &Job, id: DocumentId) -> Result<(), S
     documents::set_page_count(&mut tx, id, record.version, stored)
         .await
         .map_err(t)?;
+    jobs::mark_step(&mut tx, job.id, stage.name())
+        .await
+        .map_err(t)?;
+    tx.commit().await.map_err(|e| t(e.into()))?;
+    Ok(())
+}
+
+/// Recognises the pages not recognised yet, storing each page's words as it finishes; then
+/// records the document's confidence and decision and moves it on.
+async fn recognize_pages(ws: &Workspace, job: &Job, id: DocumentId) -> Result<(), StageError> {
+    let stage = Stage::Ocr;
+    let store = ws.store();
+    let t = |e: countersign_store::StoreError| StageError::transient(stage, e);
+    let mut conn = store.pool().acquire().await.map_err(|e| t(e.into()))?;
+    let record = documents::get(&mut conn, id).await.map_err(t)?;
+    drop(conn);
+    let version = record.version;
+    let pages = documents::page_rows(store.pool(), id, version)
+        .await
+        .map_err(t)?;
+    if pages.is_empty() || pages.iter().any(|p| p.image_blob.is_none()) {
+        return Err(StageError::transient(
+            stage,
+            "the pages are not all rendered yet",
+        ));
+    }
+    let done: std::collections::BTreeSet<u32> = documents::ocr_pages(store.pool(), id, version)
+        .await
+        .map_err(t)?
+        .iter()
+        .map(|r| r.index)
+        .collect();
+    let todo: Vec<PageRow> = pages
+        .iter()
+        .filter(|p| !done.contains(&p.index))
+        .cloned()
+        .collect();
+
+    // Feed the pool a few pages at a time (memory holds a batch, not the document).
+    let batch_size = ws.ocr_pool().threads * 2;
+    for batch in todo.chunks(batch_size) {
+        let blobs = store.blobs().clone();
+        let batch = batch.to_vec();
+        let jobs = tokio::task::spawn_blocking(move || -> Result<Vec<PageJob>, StageError> {
+            batch
+                .iter()
+                .map(|p| {
+                    let key = p
+                        .image_blob
+                        .as_deref()
+                        .and_then(BlobKey::parse)
+                        .expect("checked above");
+                    let image = blobs
+                        .get(&key)
+                        .map_err(|e| StageError::transient(Stage::Ocr, e))?;
+                    Ok(PageJob {
+                        index: p.index,
+                        image,
+                        dpi: p.dpi,
+                    })
+                })
+                .collect()
+        })
+        .await
+        .map_err(|e| StageError::transient(stage, e))??;
+        let results = ws.ocr_pool().recognize(jobs);
+        let received = tokio::task::spawn_blocking(move || results.iter().collect::<Vec<_>>())
+            .await
+            .map_err(|e| StageError::transient(stage, e))?;
+        for result in received {
+            let page = result
+                .map_err(|e| StageError::permanent(stage, "ocr_failed", e.to_string(), true))?;
+            let json = serde_json::to_vec(&page).expect("an OCR page serializes");
+            let blobs = store.blobs().clone();
+            let key = tokio::task::spawn_blocking(move || blobs.put(&json))
+                .await
+                .map_err(|e| StageError::transient(stage, e))?
+                .map_err(|e| StageError::transient(stage, e))?;
+            let row = OcrPageRow {
+                index: page.index,
+                result_blob: key.to_string(),
+                mean_confidence: page.mean_confidence,
+                word_count: page.words.len() as u32,
+            };
+            let mut tx = store.write().await.map_err(t)?;
+            documents::put_ocr_page(&mut tx, id, version, &row)
+                .await
+                .map_err(t)?;
+            tx.commit().await.map_err(|e| t(e.into()))?;
+            info!(
+                page = page.index + 1,
+                words = page.words.len(),
+                confidence = page.mean_confidence,
+                "page recognised"
+            );
+        }
+    }
+
+    // The document's confidence: the mean over all its words.
+    let rows = documents::ocr_pages(store.pool(), id, version)
+        .await
+        .map_err(t)?;
+    let words: u32 = rows.iter().map(|r| r.word_count).sum();
+    let confidence = if words == 0 {
+        0.0
+    } else {
+        rows.iter()
+            .map(|r| r.mean_confidence * r.word_count as f64)
+            .sum::<f64>()
+            / words as f64
+    };
+    let mut reasons =
+        vec!["unclassified: no routing policy is installed yet, so a person decides".to_owned()];
+    if words == 0 {
+        reasons.push("no text was recognised".into());
+    }
+    let decision = countersign_core::Decision {
+        action: countersign_core::DecisionAction::Review,
+        reasons,
+    };
+    let mut tx = store.write().await.map_err(t)?;
+    documents::set_recognition(&mut tx, id, version, confidence, "unclassified", &decision)
+        .await
+        .map_err(t)?;
+    let detail =
+        serde_json::json!({ "job_id": job.id.0, "words": words, "ocr_confidence": confidence });
+    let invalid = |e: countersign_store::StoreError| {
+        StageError::permanent(stage, "invalid_state", e.to_string(), false)
+    };
+    documents::transition(
+        &mut tx,
+        id,
+        Status::OcrComplete,
+        "worker",
+        None,
+        detail.clone(),
+    )
+    .await
+    .map_err(invalid)?;
+    documents::transition(
+        &mut tx,
+        id,
+        Status::NeedsReview,
+        "worker",
+        None,
+        serde_json::json!({ "decision": decision }),
+    )
+    .await
+    .map_err(invalid)?;
     jobs::mark_step(&mut tx, job.id, stage.name())
         .await
         .map_err(t)?;

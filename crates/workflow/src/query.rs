@@ -30,8 +30,22 @@ pub async fn show(
         .map_err(StoreError::from)?;
     let mut record = documents::get(&mut conn, id).await?;
     if opts.with_ocr {
-        // No OCR results are stored yet in this build: the object is present and empty.
-        record.ocr = Some(OcrDocument { pages: vec![] });
+        let mut pages = Vec::new();
+        for row in documents::ocr_pages(ws.store().pool(), id, record.version).await? {
+            let key = countersign_store::BlobKey::parse(&row.result_blob).ok_or_else(|| {
+                Error::internal("reading OCR results", "a result blob key is malformed")
+            })?;
+            let bytes = ws
+                .store()
+                .blobs()
+                .get(&key)
+                .map_err(|e| Error::internal("reading OCR results", e))?;
+            pages.push(
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| Error::internal("reading OCR results", e))?,
+            );
+        }
+        record.ocr = Some(OcrDocument { pages });
     }
     Ok(record)
 }
