@@ -65,6 +65,8 @@ enum Command {
         #[arg(long)]
         with_ocr: bool,
     },
+    /// Read a file's text (words, boxes, confidences) without storing anything.
+    Ocr { file: PathBuf },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -206,6 +208,23 @@ fn actor() -> String {
 }
 
 async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> Result<(), Error> {
+    // OCR only: no data dir is opened or created.
+    if let Command::Ocr { file } = &command {
+        let doc = countersign_workflow::ocr_file(file).await?;
+        if out.json {
+            out.line(&doc);
+        } else {
+            for page in &doc.pages {
+                println!(
+                    "--- page {} ({:.0}% mean confidence)\n{}",
+                    page.index + 1,
+                    page.mean_confidence * 100.0,
+                    page.text
+                );
+            }
+        }
+        return Ok(());
+    }
     let data_dir = countersign_workflow::resolve_data_dir(data_dir)?;
     let _log = countersign_workflow::logging::init(&data_dir, "countersign", "warn");
     let ws = Workspace::open(&data_dir).await?;
@@ -284,6 +303,7 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
                 );
             }
         }
+        Command::Ocr { .. } => unreachable!("handled before the data dir is opened"),
         Command::Audit {
             command: AuditCommand::Verify,
         } => {

@@ -369,3 +369,26 @@ fn random_uuid() -> String {
         &h[20..32]
     )
 }
+
+#[test]
+fn ocr_prints_words_and_boxes_without_touching_the_data_dir() {
+    let env = Env::new();
+    let page = std::path::PathBuf::from("/work/shared/corpus/ocr/tesseract-test/phototest.tif");
+    let page = std::env::var_os("COUNTERSIGN_CORPUS")
+        .map(|c| std::path::PathBuf::from(c).join("ocr/tesseract-test/phototest.tif"))
+        .unwrap_or(page);
+    let out = env.run(&["ocr", page.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let doc = one_json_line(&out);
+    let first = &doc["pages"][0];
+    assert!(
+        first["text"].as_str().unwrap().contains("quick brown dog"),
+        "{first}"
+    );
+    let word = &first["words"][0];
+    assert!(
+        word["bbox"].as_array().unwrap().len() == 4 && word["confidence"].as_f64().unwrap() > 0.5,
+        "{word}"
+    );
+    assert!(!env.data_dir.exists(), "ocr has no side effects");
+}

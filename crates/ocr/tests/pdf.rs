@@ -108,8 +108,6 @@ fn write_pdf(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     assert!(bytes.starts_with(b"%PDF-"), "not a PDF");
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
-    let _ = std::fs::create_dir_all("/tmp/cs-pdf-debug");
-    std::fs::write(Path::new("/tmp/cs-pdf-debug").join(name), bytes).unwrap(); // DEBUG
     path
 }
 
@@ -497,116 +495,144 @@ fn bad_input_is_refused_with_a_reason() {
     }
 }
 
-#[test]
-#[ignore]
-fn explore_real_tesseract() {
-    use pdfium_render::prelude::*;
-    let dir = Path::new("/tmp/cs-explore");
-    std::fs::create_dir_all(dir).unwrap();
-    let pdfium = countersign_capture::pdfium_lib::pdfium().unwrap();
-    let mut doc = pdfium.create_new_pdf().unwrap();
-    let font = doc.fonts_mut().times_roman();
-    let mut p = doc
-        .pages_mut()
-        .create_page_at_end(PdfPagePaperSize::new_custom(
-            PdfPoints::new(612.0),
-            PdfPoints::new(792.0),
-        ))
-        .unwrap();
-    for (y, t, size) in [
-        (
-            700.0,
-            "Service Agreement between Müller GmbH and Lodz Sp. z o.o.",
-            13.0,
-        ),
-        (
-            670.0,
-            "Total: €1,250.00 — payable within 30 days (fine print).",
-            11.0,
-        ),
-        (
-            640.0,
-            "The fish and waffle office (\u{FB01}ne) agreed.",
-            11.0,
-        ),
-        (
-            200.0,
-            "Signature: ______________________     Date: __________",
-            12.0,
-        ),
-    ] {
-        p.objects_mut()
-            .create_text_object(
-                PdfPoints::new(72.0),
-                PdfPoints::new(y),
-                t,
-                font,
-                PdfPoints::new(size),
-            )
-            .unwrap();
-    }
-    drop(p);
-    let src = dir.join("src.pdf");
-    std::fs::write(&src, doc.save_to_bytes().unwrap()).unwrap();
-    run(
-        "pdftoppm",
-        &[
-            "-r",
-            "150",
-            "-gray",
-            "-png",
-            "-singlefile",
-            src.to_str().unwrap(),
-            dir.join("page").to_str().unwrap(),
-        ],
-    );
-    let img = std::fs::read(dir.join("page.png")).unwrap();
-    let tsv = run(
-        "tesseract",
-        &[
-            dir.join("page.png").to_str().unwrap(),
-            "-",
-            "--dpi",
-            "150",
-            "tsv",
-        ],
-    );
-    let ocr = countersign_ocr::engine::page_from_tsv(0, 1275, 1650, &tsv);
-    println!("OCR TEXT:\n{}", ocr.text);
-    for w in &ocr.words {
-        println!("{:?} {:?}", w.text, w.bbox);
-    }
+/// One page of the letter image with the given words, as a PDF in `dir`.
+fn letter_pdf_with(dir: &Path, name: &str, ocr: &OcrPage) -> PathBuf {
+    let image = png(&letter_page_image());
     let bytes = searchable_pdf(&[PdfPageInput {
-        image_png: &img,
+        image_png: &image,
         dpi: 150.0,
-        ocr: &ocr,
+        ocr,
     }])
     .unwrap();
-    let out = write_pdf(dir, "out.pdf", &bytes);
-    println!("PLAIN:\n{}", pdftotext(&out, &[]));
-    println!("LAYOUT:\n{}", pdftotext(&out, &["-layout"]));
-    for (bw, w) in bbox_words(&out, 1).iter().zip(&ocr.words) {
-        println!("{:?} vs {:?}", bw, w.bbox.map(|v| px_to_pt(v, 150.0)));
-    }
-    println!("size {}", bytes.len());
+    write_pdf(dir, name, &bytes)
 }
 
+/// Tesseract boxes a dash by its ink: a few pixels high. Written at its own height it became a
+/// one-point font on a twelve-point line, and pdftotext broke the line around it.
 #[test]
-#[ignore]
-fn explore_charset() {
-    let dir = Path::new("/tmp/cs-explore");
-    let image = png(&letter_page_image());
-    let ocr = page(0, 1275, 1650, vec![
-        word("Müller", [150, 300, 300, 340]),
-        word("€12", [320, 300, 400, 340]),
-        word("Łódź", [420, 300, 520, 340]),
-        word("ﬁne", [540, 300, 600, 340]),
-        word("Ωmega", [620, 300, 720, 340]),
-        word("日本", [740, 300, 820, 340]),
-        word("end", [840, 300, 900, 340]),
-    ]);
-    let bytes = searchable_pdf(&[PdfPageInput { image_png: &image, dpi: 150.0, ocr: &ocr }]).unwrap();
-    let out = write_pdf(dir, "charset.pdf", &bytes);
-    println!("PLAIN:\n{}", pdftotext(&out, &[]));
-    for bw in bbox_words(&out, 1) { println!("{:?}", bw); }
+fn a_dash_in_a_line_keeps_the_line_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let ocr = page(
+        0,
+        1275,
+        1650,
+        vec![
+            word("Total:", [150, 237, 203, 254]),
+            word("€1,250.00", [210, 237, 301, 257]),
+            word("—", [309, 247, 326, 249]),
+            word("payable", [337, 237, 408, 259]),
+            word("within", [414, 237, 472, 254]),
+            word("30", [479, 237, 500, 254]),
+            word("days.", [507, 237, 555, 259]),
+            word("Next", [150, 299, 198, 316]),
+            word("line.", [205, 299, 250, 316]),
+        ],
+    );
+    let pdf = letter_pdf_with(dir.path(), "dash.pdf", &ocr);
+    let plain = pdftotext(&pdf, &[]);
+    let lines: Vec<&str> = plain
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(
+        lines,
+        ["Total: €1,250.00 — payable within 30 days.", "Next line."],
+        "pdftotext:\n{plain}"
+    );
+    // The dash is still found across its own width.
+    let dash = bbox_words(&pdf, 1)
+        .into_iter()
+        .find(|w| w.text == "—")
+        .unwrap();
+    assert!((dash.x_min - px_to_pt(309, 150.0)).abs() < 1.0, "{dash:?}");
+    assert!((dash.x_max - px_to_pt(326, 150.0)).abs() < 1.0, "{dash:?}");
+}
+
+/// On a skewed scan the words of one line drift down the page; each keeps its own place.
+#[test]
+fn words_of_a_skewed_line_keep_their_own_boxes() {
+    let dir = tempfile::tempdir().unwrap();
+    let words: Vec<OcrWord> = ["Please", "sign", "on", "the", "line", "below"]
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let (x, y) = (150 + 150 * i as u32, 600 + 20 * i as u32);
+            word(t, [x, y, x + 120, y + 40])
+        })
+        .collect();
+    let ocr = page(0, 1275, 1650, words.clone());
+    let pdf = letter_pdf_with(dir.path(), "skew.pdf", &ocr);
+    let found = bbox_words(&pdf, 1);
+    assert_eq!(found.len(), words.len());
+    for (f, w) in found.iter().zip(&words) {
+        assert_eq!(f.text, w.text);
+        let [x0, y0, x1, y1] = w.bbox.map(|v| px_to_pt(v, 150.0));
+        assert!(
+            (f.x_min - x0).abs() < 1.0 && (f.x_max - x1).abs() < 1.0,
+            "{f:?}"
+        );
+        assert!(
+            (f.y_min - y0).abs() < 1.0 && (f.y_max - y1).abs() < 1.0,
+            "{f:?}"
+        );
+    }
+    let text: Vec<String> = pdftotext(&pdf, &[])
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    assert_eq!(text, ["Please", "sign", "on", "the", "line", "below"]);
+}
+
+/// The standard font encodes WinAnsi only: ligatures Tesseract may return are written as their
+/// letters and other Latin letters as their base letter, so the words can still be searched.
+#[test]
+fn ligatures_and_letters_outside_win_ansi_stay_searchable() {
+    let dir = tempfile::tempdir().unwrap();
+    let ocr = page(
+        0,
+        1275,
+        1650,
+        vec![
+            word("Müller", [150, 300, 300, 340]),
+            word("ﬁnal", [320, 300, 420, 340]),
+            word("Łódź", [440, 300, 540, 340]),
+            word("“ok”", [560, 300, 640, 340]),
+        ],
+    );
+    let pdf = letter_pdf_with(dir.path(), "charset.pdf", &ocr);
+    assert_eq!(pdftotext(&pdf, &[]).trim(), "Müller final Lódz “ok”");
+    for (f, w) in bbox_words(&pdf, 1).iter().zip(&ocr.words) {
+        let [x0, _, x1, _] = w.bbox.map(|v| px_to_pt(v, 150.0));
+        assert!(
+            (f.x_min - x0).abs() < 1.0 && (f.x_max - x1).abs() < 1.0,
+            "{f:?}"
+        );
+    }
+}
+
+/// Boxes are in pixels of the image the OCR read; an OCR made on the page at twice the
+/// resolution still lands on the words of this image.
+#[test]
+fn boxes_of_an_ocr_of_another_size_are_scaled_to_the_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let double = |b: [u32; 4]| b.map(|v| 2 * v);
+    let ocr = page(
+        0,
+        2550,
+        3300,
+        vec![word("Signature:", double(SIGNATURE_BOX))],
+    );
+    let pdf = letter_pdf_with(dir.path(), "scaled.pdf", &ocr);
+    let sig = &bbox_words(&pdf, 1)[0];
+    let [x0, y0, x1, y1] = SIGNATURE_BOX.map(|v| px_to_pt(v, 150.0));
+    assert_eq!(sig.text, "Signature:");
+    assert!(
+        (sig.x_min - x0).abs() < 1.0 && (sig.x_max - x1).abs() < 1.0,
+        "{sig:?}"
+    );
+    assert!(
+        (sig.y_min - y0).abs() < 1.0 && (sig.y_max - y1).abs() < 1.0,
+        "{sig:?}"
+    );
 }

@@ -16,6 +16,7 @@ pub mod config;
 mod error;
 mod ingest;
 pub mod logging;
+mod ocr_only;
 pub mod pages;
 pub mod process;
 mod query;
@@ -29,6 +30,7 @@ pub use error::{ApiError, Error, ErrorCode};
 pub use ingest::{
     ingest, ingest_path, ingest_path_with_password, IngestOutcome, IngestRequest, MAX_FILE_NAME_LEN,
 };
+pub use ocr_only::ocr_file;
 pub use query::{
     change_cursor, changes_since, list, show, verify_audit, AuditReport, ChangeBatch, ShowOptions,
 };

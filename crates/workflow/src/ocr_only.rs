@@ -1,0 +1,60 @@
+//! `countersign ocr FILE`: read a file's text with no side effects — nothing is stored, no data
+//! dir is touched. The same validation, rendering and engines as an import.
+
+use crate::{Error, ErrorCode};
+use countersign_capture::isolate::Isolation;
+use countersign_capture::{sniff, Limits};
+use countersign_core::OcrDocument;
+use countersign_ocr::engine::{PageJob, Pool};
+use std::path::Path;
+
+pub async fn ocr_file(path: &Path) -> Result<OcrDocument, Error> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || -> Result<OcrDocument, Error> {
+        let limits = Limits::default();
+        let meta = std::fs::metadata(&path).map_err(|e| {
+            Error::new(
+                ErrorCode::UnreadableFile,
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        if meta.len() > limits.max_bytes {
+            return Err(Error::new(
+                ErrorCode::TooLarge,
+                format!("{} is larger than the import limit", path.display()),
+            ));
+        }
+        let bytes = std::fs::read(&path).map_err(|e| {
+            Error::new(
+                ErrorCode::UnreadableFile,
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        let mime = sniff(&bytes)?;
+        let isolation = Isolation::detect();
+        isolation.inspect(&path, mime, None, &limits)?;
+        let scratch =
+            tempfile::tempdir().map_err(|e| Error::internal("making a scratch dir", e))?;
+        let mut jobs = Vec::new();
+        isolation.render(&path, mime, None, &limits, 0, scratch.path(), |page| {
+            let image = std::fs::read(&page.png)
+                .map_err(|e| countersign_capture::CaptureError::Internal(e.to_string()))?;
+            jobs.push(PageJob {
+                index: page.geometry.index,
+                image,
+                dpi: page.geometry.dpi,
+            });
+            Ok(())
+        })?;
+        let pool = Pool::per_core();
+        let mut pages = Vec::with_capacity(jobs.len());
+        for result in pool.recognize(jobs).iter() {
+            pages
+                .push(result.map_err(|e| Error::new(ErrorCode::EngineUnavailable, e.to_string()))?);
+        }
+        pages.sort_by_key(|p| p.index);
+        Ok(OcrDocument { pages })
+    })
+    .await
+    .map_err(|e| Error::internal("reading the file", e))?
+}
