@@ -65,6 +65,12 @@ enum Command {
         #[arg(long)]
         with_ocr: bool,
     },
+    /// Write the searchable PDF of a document (page images with the recognised text layer).
+    Export {
+        id: String,
+        #[arg(long)]
+        pdf: PathBuf,
+    },
     /// Read a file's text (words, boxes, confidences) without storing anything.
     Ocr { file: PathBuf },
     /// The audit log.
@@ -304,6 +310,28 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
             }
         }
         Command::Ocr { .. } => unreachable!("handled before the data dir is opened"),
+        Command::Export { id, pdf } => {
+            let id: DocumentId = id.parse().map_err(|e: countersign_core::ParseIdError| {
+                Error::new(ErrorCode::InvalidArgument, e.to_string())
+            })?;
+            let bytes = countersign_workflow::export::export_pdf(&ws, id).await?;
+            let tmp = pdf.with_extension("pdf.part");
+            std::fs::write(&tmp, &bytes)
+                .and_then(|_| std::fs::rename(&tmp, &pdf))
+                .map_err(|e| {
+                    Error::new(
+                        ErrorCode::UnreadableFile,
+                        format!("cannot write {}: {e}", pdf.display()),
+                    )
+                })?;
+            if out.json {
+                out.line(
+                    &serde_json::json!({ "document_id": id, "pdf": pdf, "bytes": bytes.len() }),
+                );
+            } else {
+                eprintln!("wrote {} ({} bytes)", pdf.display(), bytes.len());
+            }
+        }
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
@@ -347,6 +375,6 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
         Command::Watch { dir } => watch::watch_dir(&ws, &dir, out).await?,
         Command::Scan(args) => scan::run(&ws, args, out).await?,
     }
-    ws.store().close().await;
+    ws.close().await;
     Ok(())
 }

@@ -392,3 +392,42 @@ fn ocr_prints_words_and_boxes_without_touching_the_data_dir() {
     );
     assert!(!env.data_dir.exists(), "ocr has no side effects");
 }
+
+#[test]
+fn export_writes_a_searchable_pdf_whose_text_pdftotext_finds() {
+    let env = Env::new();
+    let page = std::env::var_os("COUNTERSIGN_CORPUS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/work/shared/corpus".into())
+        .join("ocr/tesseract-test/phototest.tif");
+    let record = ingest(&env, &page, &["--wait"]);
+    assert_eq!(record["status"], "needs_review", "{record}");
+    let out_pdf = env.inputs.join("searchable.pdf");
+    let out = env.run(&[
+        "export",
+        record["document_id"].as_str().unwrap(),
+        "--pdf",
+        out_pdf.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let text = std::process::Command::new("pdftotext")
+        .arg(&out_pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("The quick brown dog jumped over the"),
+        "{text}"
+    );
+    // Exporting a document that is not recognised yet says so.
+    let early = ingest(&env, &env.input("fresh.png", &png(40, 30, 9)), &[]);
+    let out = env.run(&[
+        "--json",
+        "export",
+        early["document_id"].as_str().unwrap(),
+        "--pdf",
+        out_pdf.to_str().unwrap(),
+    ]);
+    assert_eq!(one_json_line(&out)["error"]["code"], "not_ready");
+}

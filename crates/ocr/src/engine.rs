@@ -115,7 +115,8 @@ type Reply = mpsc::Sender<Result<OcrPage, OcrError>>;
 /// A fixed set of worker threads, each with its own engine, fed from one queue.
 #[derive(Debug)]
 pub struct Pool {
-    queue: mpsc::Sender<(PageJob, Reply)>,
+    queue: Mutex<Option<mpsc::Sender<(PageJob, Reply)>>>,
+    workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
     pub threads: usize,
 }
 
@@ -125,9 +126,10 @@ impl Pool {
         let threads = threads.max(1);
         let (queue, jobs) = mpsc::channel::<(PageJob, Reply)>();
         let jobs = Arc::new(Mutex::new(jobs));
+        let mut workers = Vec::with_capacity(threads);
         for n in 0..threads {
             let jobs = jobs.clone();
-            std::thread::Builder::new()
+            let worker = std::thread::Builder::new()
                 .name(format!("ocr-{n}"))
                 .spawn(move || {
                     let mut engine: Option<Result<Engine, OcrError>> = None;
@@ -143,8 +145,22 @@ impl Pool {
                     }
                 })
                 .expect("spawn an OCR thread");
+            workers.push(worker);
         }
-        Pool { queue, threads }
+        Pool {
+            queue: Mutex::new(Some(queue)),
+            workers: Mutex::new(workers),
+            threads,
+        }
+    }
+
+    /// Stops the workers once their current page is done and frees their engines (Tesseract
+    /// complains about leaked caches when a process exits with engines still alive).
+    pub fn shutdown(&self) {
+        self.queue.lock().expect("ocr queue").take();
+        for worker in self.workers.lock().expect("ocr workers").drain(..) {
+            let _ = worker.join();
+        }
     }
 
     /// One worker per core.
@@ -160,9 +176,12 @@ impl Pool {
     /// page order).
     pub fn recognize(&self, pages: Vec<PageJob>) -> mpsc::Receiver<Result<OcrPage, OcrError>> {
         let (reply, results) = mpsc::channel();
-        for page in pages {
-            let _ = self.queue.send((page, reply.clone()));
+        if let Some(queue) = self.queue.lock().expect("ocr queue").as_ref() {
+            for page in pages {
+                let _ = queue.send((page, reply.clone()));
+            }
         }
+        // After a shutdown nothing is queued and the receiver ends at once (no results).
         results
     }
 }

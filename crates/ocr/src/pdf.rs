@@ -162,7 +162,7 @@ fn add_page(
         .collect();
 
     for line in lines(&words) {
-        let bands = line_bands(&line);
+        let bands = line_bands(line);
         for (i, ((text, b), band)) in line.iter().zip(&bands).enumerate() {
             let size = band.height() / (ASCENT + DESCENT);
             let baseline = band.bottom + DESCENT * size;

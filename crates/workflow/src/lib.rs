@@ -14,6 +14,7 @@
 
 pub mod config;
 mod error;
+pub mod export;
 mod ingest;
 pub mod logging;
 mod ocr_only;
@@ -92,6 +93,16 @@ impl Workspace {
     pub fn ocr_pool(&self) -> &countersign_ocr::engine::Pool {
         self.ocr
             .get_or_init(countersign_ocr::engine::Pool::per_core)
+    }
+
+    /// Stops background engines and closes the database (end of a CLI command, app exit).
+    pub async fn close(&self) {
+        if self.ocr.get().is_some() {
+            // Joining the engine threads blocks: do it off the async workers.
+            let ocr = self.ocr.clone();
+            let _ = tokio::task::spawn_blocking(move || ocr.get().map(|p| p.shutdown())).await;
+        }
+        self.store.close().await;
     }
 
     /// What a file may cost before it is refused.

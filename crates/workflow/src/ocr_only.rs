@@ -52,6 +52,7 @@ pub async fn ocr_file(path: &Path) -> Result<OcrDocument, Error> {
             pages
                 .push(result.map_err(|e| Error::new(ErrorCode::EngineUnavailable, e.to_string()))?);
         }
+        pool.shutdown();
         pages.sort_by_key(|p| p.index);
         Ok(OcrDocument { pages })
     })
