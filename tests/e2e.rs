@@ -135,6 +135,11 @@ where
     }
 }
 
+/// The visible text of the first element matching `css`, if there is one.
+async fn text_of(client: &Client, css: &str) -> Option<String> {
+    client.find(Locator::Css(css)).await.ok()?.text().await.ok()
+}
+
 /// The rows of the queue as the window shows them: (file name, status), top to bottom.
 async fn rows(client: &Client) -> Vec<(String, String)> {
     let js = "return [...document.querySelectorAll('.row')].map(r => \
@@ -213,14 +218,10 @@ async fn import_a_file_in_the_real_window_and_see_the_queue_update_live() {
         "the empty queue",
         Duration::from_secs(20),
         || async {
-            let main = client
-                .find(Locator::Css("main"))
-                .await
-                .ok()?
-                .text()
-                .await
-                .ok()?;
-            main.contains("No documents yet").then_some(())
+            text_of(&client, "main")
+                .await?
+                .contains("No documents yet")
+                .then_some(())
         },
     )
     .await;
@@ -287,14 +288,10 @@ async fn import_a_file_in_the_real_window_and_see_the_queue_update_live() {
         "the duplicate notice",
         Duration::from_secs(10),
         || async {
-            let text = client
-                .find(Locator::Css(".toasts"))
-                .await
-                .ok()?
-                .text()
-                .await
-                .ok()?;
-            text.contains("already in the queue").then_some(())
+            text_of(&client, ".toasts")
+                .await?
+                .contains("already in the queue")
+                .then_some(())
         },
     )
     .await;

@@ -465,64 +465,19 @@ async fn folders_added_in_the_app_are_watched_at_once_and_kept_in_the_config_fil
     cancel.cancel();
 }
 
-/// A valid 8-bit greyscale PNG whose pixels depend on `seed` (so each seed has its own checksum).
-/// Hand-encoded: zlib "stored" blocks need no compressor. (As in crates/cli/tests/support.)
+/// A valid 8-bit greyscale PNG whose pixels depend on `seed` (so each seed has its own checksum),
+/// stored uncompressed so its size is predictable (the slow-copy test writes it in chunks).
 fn png(width: u32, height: u32, seed: u8) -> Vec<u8> {
-    let mut raw = Vec::with_capacity(((width + 1) * height) as usize);
-    for y in 0..height {
-        raw.push(0); // filter: none
-        for x in 0..width {
-            raw.push((x as u8).wrapping_mul(7) ^ (y as u8).wrapping_mul(13) ^ seed);
-        }
-    }
-    let mut zlib = vec![0x78, 0x01];
-    let mut blocks = raw.chunks(65_535).peekable();
-    while let Some(block) = blocks.next() {
-        zlib.push(u8::from(blocks.peek().is_none())); // BFINAL, BTYPE = 00 (stored)
-        let len = block.len() as u16;
-        zlib.extend_from_slice(&len.to_le_bytes());
-        zlib.extend_from_slice(&(!len).to_le_bytes());
-        zlib.extend_from_slice(block);
-    }
-    zlib.extend_from_slice(&adler32(&raw).to_be_bytes());
-
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&width.to_be_bytes());
-    ihdr.extend_from_slice(&height.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]); // depth 8, greyscale, deflate, no filter, no interlace
-
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    for (kind, data) in [(b"IHDR", ihdr.as_slice()), (b"IDAT", &zlib), (b"IEND", &[])] {
-        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let start = png.len();
-        png.extend_from_slice(kind);
-        png.extend_from_slice(data);
-        let crc = crc32(&png[start..]);
-        png.extend_from_slice(&crc.to_be_bytes());
-    }
-    png
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-fn adler32(bytes: &[u8]) -> u32 {
-    let (mut a, mut b) = (1u32, 0u32);
-    for &x in bytes {
-        a = (a + u32::from(x)) % 65_521;
-        b = (b + a) % 65_521;
-    }
-    (b << 16) | a
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+    let img = image::GrayImage::from_fn(width, height, |x, y| {
+        image::Luma([(x as u8).wrapping_mul(7) ^ (y as u8).wrapping_mul(13) ^ seed])
+    });
+    let mut out = Vec::new();
+    let encoder = PngEncoder::new_with_quality(
+        &mut out,
+        CompressionType::Uncompressed,
+        FilterType::NoFilter,
+    );
+    img.write_with_encoder(encoder).unwrap();
+    out
 }
