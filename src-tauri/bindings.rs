@@ -25,6 +25,7 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     countersign_workflow::pages::VersionSummary::export_all_to(dir)?;
     countersign_workflow::rejected::RejectedFile::export_all_to(dir)?;
     countersign_core::PageInfo::export_all_to(dir)?;
+    countersign_core::OcrPage::export_all_to(dir)?;
     countersign_workflow::scan::Device::export_all_to(dir)?;
     countersign_workflow::scan::ScanRequest::export_all_to(dir)?;
     countersign_workflow::scan::ScanProgress::export_all_to(dir)?;

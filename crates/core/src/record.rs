@@ -119,11 +119,52 @@ pub struct PageInfo {
     pub rendered: bool,
 }
 
+/// A recognised word. `bbox` is `[x0, y0, x1, y1]` in pixels of the version's page image;
+/// `confidence` is 0..1. A page lists its words in reading order; `block`, `paragraph` and `line`
+/// number the page's text blocks, paragraphs and lines in that order (0-based, unique on the page,
+/// so words with the same `line` are on one line).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct OcrWord {
     pub text: String,
     pub confidence: f64,
     pub bbox: [u32; 4],
+    #[serde(default)]
+    pub block: u32,
+    #[serde(default)]
+    pub paragraph: u32,
+    #[serde(default)]
+    pub line: u32,
+}
+
+/// What was measured on a page image before recognition (all estimates).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
+pub struct PageQuality {
+    /// Resolution the text size suggests (dots per inch), from the median height of the glyphs.
+    pub estimated_dpi: Option<u32>,
+    /// Resolution the image file declared, if any.
+    pub declared_dpi: Option<u32>,
+    /// Spread between dark (text) and light (background) levels, 0..1 (1 = black on white).
+    pub contrast: f64,
+    /// Unevenness of the background (standard deviation of the local background level, 0..1).
+    pub background_variation: f64,
+    /// Share of ink pixels that are isolated specks (salt-and-pepper noise), 0..1.
+    pub noise: f64,
+    /// Sharpness: variance of the Laplacian of the grey image (low = blurred).
+    pub sharpness: f64,
+    /// Skew of the text lines in degrees, counter-clockwise positive, as found before deskewing.
+    pub skew_degrees: f64,
+    /// Orientation of the page as scanned (0, 90, 180 or 270, clockwise), as found by Tesseract OSD.
+    pub orientation_degrees: u32,
+}
+
+/// One preprocessing stage as run on a page: whether it changed the image, what it measured, why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct PreprocessStep {
+    pub stage: String,
+    pub applied: bool,
+    pub reason: String,
+    #[ts(type = "number")]
+    pub millis: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
@@ -134,6 +175,10 @@ pub struct OcrPage {
     pub text: String,
     pub mean_confidence: f64,
     pub words: Vec<OcrWord>,
+    #[serde(default)]
+    pub quality: Option<PageQuality>,
+    #[serde(default)]
+    pub preprocessing: Vec<PreprocessStep>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]

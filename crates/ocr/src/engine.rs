@@ -58,8 +58,9 @@ impl Engine {
 pub fn page_from_tsv(index: u32, width: u32, height: u32, tsv: &str) -> OcrPage {
     let mut words = Vec::new();
     let mut text = String::new();
-    let mut last_line: Option<(u32, u32, u32)> = None;
-    let mut last_block = None;
+    let mut last: Option<(u32, u32, u32)> = None;
+    // Page-unique, 0-based counters for blocks, paragraphs and lines in reading order.
+    let (mut block_id, mut par_id, mut line_id) = (0u32, 0u32, 0u32);
     for row in tsv.lines() {
         let cols: Vec<&str> = row.splitn(12, '\t').collect();
         if cols.len() < 12 || cols[0] != "5" {
@@ -73,19 +74,32 @@ pub fn page_from_tsv(index: u32, width: u32, height: u32, tsv: &str) -> OcrPage 
         }
         let (block, par, line) = (num(2), num(3), num(4));
         let (left, top, w, h) = (num(6), num(7), num(8), num(9));
-        match last_line {
-            Some(l) if l == (block, par, line) => text.push(' '),
-            Some(_) if last_block == Some(block) => text.push('\n'),
-            Some(_) => text.push_str("\n\n"),
+        match last {
             None => {}
+            Some(l) if l == (block, par, line) => text.push(' '),
+            Some((b, p, _)) if b == block => {
+                text.push('\n');
+                line_id += 1;
+                if p != par {
+                    par_id += 1;
+                }
+            }
+            Some(_) => {
+                text.push_str("\n\n");
+                block_id += 1;
+                par_id += 1;
+                line_id += 1;
+            }
         }
         text.push_str(word);
-        last_line = Some((block, par, line));
-        last_block = Some(block);
+        last = Some((block, par, line));
         words.push(OcrWord {
             text: word.to_owned(),
             confidence: (conf / 100.0).clamp(0.0, 1.0),
             bbox: [left, top, left + w, top + h],
+            block: block_id,
+            paragraph: par_id,
+            line: line_id,
         });
     }
     let mean_confidence = if words.is_empty() {
@@ -100,6 +114,8 @@ pub fn page_from_tsv(index: u32, width: u32, height: u32, tsv: &str) -> OcrPage 
         text,
         mean_confidence,
         words,
+        quality: None,
+        preprocessing: Vec::new(),
     }
 }
 
@@ -202,6 +218,12 @@ mod tests {
         assert_eq!(page.text, "Invoice No.\nTotal\n\nSignature:");
         assert_eq!(page.words.len(), 4);
         assert_eq!(page.words[0].bbox, [10, 20, 40, 30]);
+        let ids: Vec<(u32, u32, u32)> = page
+            .words
+            .iter()
+            .map(|w| (w.block, w.paragraph, w.line))
+            .collect();
+        assert_eq!(ids, [(0, 0, 0), (0, 0, 0), (0, 0, 1), (1, 1, 2)]);
         assert!((page.words[0].confidence - 0.965).abs() < 1e-9);
         assert!((page.mean_confidence - (0.965 + 0.9 + 0.5 + 0.8) / 4.0).abs() < 1e-9);
     }

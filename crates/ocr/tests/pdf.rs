@@ -16,6 +16,9 @@ fn word(text: &str, bbox: [u32; 4]) -> OcrWord {
         text: text.into(),
         confidence: 0.9,
         bbox,
+        block: 0,
+        paragraph: 0,
+        line: 0,
     }
 }
 
@@ -32,6 +35,8 @@ fn page(index: u32, width: u32, height: u32, words: Vec<OcrWord>) -> OcrPage {
         text,
         mean_confidence: 0.9,
         words,
+        quality: None,
+        preprocessing: Vec::new(),
     }
 }
 
