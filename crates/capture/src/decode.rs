@@ -416,7 +416,8 @@ fn tiff_pages(
                     _ => d.round() as u32,
                 },
             );
-        let white_is_zero = decoder.get_tag_u32(Tag::PhotometricInterpretation).ok() == Some(0);
+        // The tiff crate already turns WhiteIsZero data into BlackIsZero (0 = black) when it
+        // decodes, so the samples below are BlackIsZero whatever the file said.
         let orientation = decoder
             .get_tag_u32(Tag::Orientation)
             .ok()
@@ -440,23 +441,16 @@ fn tiff_pages(
                             .get(y * row + x / 8)
                             .map(|b| (b >> (7 - x % 8)) & 1)
                             .unwrap_or(0);
-                        // BlackIsZero (default): 1 = white.
-                        let white = if white_is_zero { bit == 0 } else { bit == 1 };
-                        px.push(if white { 255 } else { 0 });
+                        px.push(if bit == 1 { 255 } else { 0 });
                     }
                 }
                 DynamicImage::ImageLuma8(
                     image::GrayImage::from_raw(w, h, px).ok_or_else(unsupported)?,
                 )
             }
-            (ColorType::Gray(8), DecodingResult::U8(mut px)) => {
-                if white_is_zero {
-                    px.iter_mut().for_each(|p| *p = 255 - *p);
-                }
-                DynamicImage::ImageLuma8(
-                    image::GrayImage::from_raw(w, h, px).ok_or_else(unsupported)?,
-                )
-            }
+            (ColorType::Gray(8), DecodingResult::U8(px)) => DynamicImage::ImageLuma8(
+                image::GrayImage::from_raw(w, h, px).ok_or_else(unsupported)?,
+            ),
             (ColorType::Gray(16), DecodingResult::U16(px)) => DynamicImage::ImageLuma16(
                 image::ImageBuffer::from_raw(w, h, px).ok_or_else(unsupported)?,
             ),
@@ -617,5 +611,34 @@ mod tests {
             }
             other => panic!("expected corrupt_image, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn white_is_zero_bilevel_tiffs_render_black_text_on_white_paper() {
+        // phototest.tif is a 1-bit WhiteIsZero TIFF: it once rendered as a negative.
+        let Some(corpus) = [
+            std::env::var_os("COUNTERSIGN_CORPUS").map(std::path::PathBuf::from),
+            Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus").into()),
+            Some("/work/shared/corpus".into()),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("MANIFEST.tsv").is_file()) else {
+            panic!("the shared test corpus (set COUNTERSIGN_CORPUS)");
+        };
+        let bytes = std::fs::read(corpus.join("ocr/tesseract-test/phototest.tif")).unwrap();
+        let mut pages = Vec::new();
+        render(&bytes, MimeType::Tiff, None, &Limits::default(), 0, |p| {
+            pages.push(p);
+            Ok(())
+        })
+        .unwrap();
+        let img = image::load_from_memory(&pages[0].png).unwrap().to_luma8();
+        let white = img.pixels().filter(|p| p.0[0] == 255).count();
+        assert!(
+            white * 10 > img.pixels().len() * 8,
+            "mostly white paper: {white} of {} pixels",
+            img.pixels().len()
+        );
     }
 }

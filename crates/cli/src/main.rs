@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod eval;
 mod scan;
 mod watch;
 
@@ -92,6 +93,11 @@ enum Command {
     Watch { dir: PathBuf },
     /// Scan a batch of pages from a SANE scanner into one document; `--list` shows the scanners.
     Scan(scan::ScanArgs),
+    /// Measure OCR accuracy against ground truth, or generate a synthetic evaluation set.
+    Eval {
+        #[command(subcommand)]
+        command: eval::EvalCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -214,6 +220,11 @@ fn actor() -> String {
 }
 
 async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> Result<(), Error> {
+    // Evaluation: no data dir is opened or created.
+    let command = match command {
+        Command::Eval { command } => return eval::run(command, out).await,
+        other => other,
+    };
     // OCR only: no data dir is opened or created.
     if let Command::Ocr { file } = &command {
         let doc = countersign_workflow::ocr_file(file).await?;
@@ -309,7 +320,9 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
                 );
             }
         }
-        Command::Ocr { .. } => unreachable!("handled before the data dir is opened"),
+        Command::Ocr { .. } | Command::Eval { .. } => {
+            unreachable!("handled before the data dir is opened")
+        }
         Command::Export { id, pdf } => {
             let id: DocumentId = id.parse().map_err(|e: countersign_core::ParseIdError| {
                 Error::new(ErrorCode::InvalidArgument, e.to_string())

@@ -13,5 +13,5 @@ pub use ids::{DocumentId, EnvelopeId, JobId, ParseIdError, TenantId};
 pub use lifecycle::{ParseStatusError, Status, TransitionError};
 pub use record::{
     Decision, DecisionAction, DocumentRecord, Failure, Field, MimeType, OcrDocument, OcrPage,
-    OcrWord, PageInfo, Source,
+    OcrWord, PageInfo, PageQuality, PreprocessStep, Source,
 };

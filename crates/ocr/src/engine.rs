@@ -2,8 +2,12 @@
 //! every page it is given); the [`Pool`] runs one engine per worker thread, so pages of one
 //! document and of several documents are recognised in parallel with no global lock.
 
-use countersign_core::{OcrPage, OcrWord};
-use leptess::LepTess;
+use crate::lept::Pix;
+use crate::preprocess::{self, Options, PageImage};
+use countersign_capture::limits::THUMB_MAX;
+use countersign_core::{OcrPage, OcrWord, PreprocessStep};
+use leptess::capi as sys;
+use std::ffi::{CStr, CString};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -19,38 +23,265 @@ pub enum OcrError {
 
 pub const LANGUAGE: &str = "eng";
 
+/// A Tesseract instance through its C API (leptess's re-export), ended and freed on drop.
+struct Tess(std::ptr::NonNull<sys::TessBaseAPI>);
+
+// A TessBaseAPI may move between threads; it is used by one thread at a time (`&mut self`).
+unsafe impl Send for Tess {}
+
+impl Tess {
+    /// Tesseract with `language`; tessdata from `TESSDATA_PREFIX` or the system's default.
+    fn new(language: &str) -> Result<Tess, OcrError> {
+        let lang = CString::new(language).expect("a language name has no NUL");
+        let api = std::ptr::NonNull::new(unsafe { sys::TessBaseAPICreate() })
+            .ok_or_else(|| OcrError::Init("Tesseract could not be created".into()))?;
+        let tess = Tess(api);
+        if unsafe { sys::TessBaseAPIInit3(tess.ptr(), std::ptr::null(), lang.as_ptr()) } != 0 {
+            return Err(OcrError::Init(format!(
+                "the {language} language data is missing (tessdata)"
+            )));
+        }
+        Ok(tess)
+    }
+
+    fn ptr(&self) -> *mut sys::TessBaseAPI {
+        self.0.as_ptr()
+    }
+
+    fn set_image(&mut self, pix: &Pix, dpi: Option<u32>) {
+        // Tesseract takes its own reference to the image.
+        unsafe {
+            sys::TessBaseAPISetImage2(self.ptr(), pix.as_ptr().cast());
+            sys::TessBaseAPISetSourceResolution(
+                self.ptr(),
+                dpi.unwrap_or(300).clamp(70, 2400) as i32,
+            );
+        }
+    }
+
+    /// Recognises the image set and returns Tesseract's TSV (words with boxes and confidences).
+    fn tsv(&mut self) -> Result<String, OcrError> {
+        let text = unsafe { sys::TessBaseAPIGetTsvText(self.ptr(), 0) };
+        if text.is_null() {
+            return Err(OcrError::Output("Tesseract returned no result".into()));
+        }
+        let out = unsafe { CStr::from_ptr(text) }
+            .to_string_lossy()
+            .into_owned();
+        unsafe { sys::TessDeleteText(text) };
+        Ok(out)
+    }
+
+    /// Orientation and script detection: (clockwise rotation of the text in degrees, confidence).
+    fn orientation(&mut self) -> Option<(u32, f32)> {
+        let (mut degrees, mut conf, mut script_conf) = (0, 0f32, 0f32);
+        let mut script: *const std::os::raw::c_char = std::ptr::null();
+        let ok = unsafe {
+            sys::TessBaseAPIDetectOrientationScript(
+                self.ptr(),
+                &mut degrees,
+                &mut conf,
+                &mut script,
+                &mut script_conf,
+            )
+        };
+        (ok != 0).then_some((degrees.rem_euclid(360) as u32, conf))
+    }
+}
+
+impl Drop for Tess {
+    fn drop(&mut self) {
+        unsafe {
+            sys::TessBaseAPIEnd(self.ptr());
+            sys::TessBaseAPIDelete(self.ptr());
+        }
+    }
+}
+
+/// One page read: the normalised page (boxes on the page image), Tesseract's raw output, and the
+/// straightened page image when orientation or deskew changed it.
+pub struct PageOutput {
+    pub page: OcrPage,
+    /// Tesseract's TSV as it came out (coordinates of the image the engine read).
+    pub raw_tsv: String,
+    /// The page image after orientation/deskew, when it differs from the input.
+    pub straightened: Option<Straightened>,
+}
+
+/// A page image turned upright and/or deskewed, with its thumbnail (PNG).
+#[derive(Clone)]
+pub struct Straightened {
+    pub png: Vec<u8>,
+    pub thumbnail_png: Vec<u8>,
+}
+
+/// Names the reading pipeline (engine, language data, preprocessing), stored with each page read,
+/// so pages read by an older pipeline can be told apart (and a reprocess is visible).
+pub fn pipeline_id() -> String {
+    let version = unsafe { CStr::from_ptr(sys::TessVersion()) }.to_string_lossy();
+    format!(
+        "tesseract {version} {LANGUAGE}; preprocess {}",
+        preprocess::VERSION
+    )
+}
+
 pub struct Engine {
-    tess: LepTess,
+    text: Tess,
+    /// Orientation detection uses its own instance with the `osd` data, made on first need.
+    osd: Option<Tess>,
+    pub options: Options,
 }
 
 impl Engine {
-    /// Tesseract with English; tessdata from `TESSDATA_PREFIX` or the system's default.
     pub fn new() -> Result<Engine, OcrError> {
-        let tess = LepTess::new(None, LANGUAGE).map_err(|e| OcrError::Init(e.to_string()))?;
-        Ok(Engine { tess })
+        Engine::with_options(Options::default())
     }
 
-    /// Recognises one page image (PNG, or any format Leptonica reads).
+    pub fn with_options(options: Options) -> Result<Engine, OcrError> {
+        let text = Tess::new(LANGUAGE)?;
+        // Automatic page segmentation, as the tesseract CLI uses (the C API defaults to one block).
+        unsafe { sys::TessBaseAPISetPageSegMode(text.ptr(), sys::TessPageSegMode_PSM_AUTO) };
+        Ok(Engine {
+            text,
+            osd: None,
+            options,
+        })
+    }
+
+    /// Recognises one page image (PNG, or any format Leptonica reads) at `dpi` (when known).
     pub fn recognize(
         &mut self,
         index: u32,
         image: &[u8],
         dpi: Option<u32>,
-    ) -> Result<OcrPage, OcrError> {
-        self.tess
-            .set_image_from_mem(image)
-            .map_err(|e| OcrError::Image(e.to_string()))?;
-        let (width, height) = self.tess.get_image_dimensions().unwrap_or((0, 0));
-        match dpi {
-            Some(d) => self.tess.set_source_resolution(d as i32),
-            None => self.tess.set_fallback_source_resolution(300),
+    ) -> Result<PageOutput, OcrError> {
+        let mut page = PageImage::new(image, dpi)?;
+        preprocess::prepare(&mut page, &self.options)?;
+        let (mut best, mut raw) = self.read(index, &page)?;
+
+        // Orientation: only when the upright reading is poor (a confident reading is upright).
+        if self.options.enabled {
+            let started = std::time::Instant::now();
+            let mut turned_page = None;
+            let sideways = sideways_share(&best);
+            let reason = if best.mean_confidence >= self.options.orientation_below_confidence
+                && !best.words.is_empty()
+                && sideways < 0.5
+            {
+                format!(
+                    "read upright with confidence {:.2}: no orientation detection needed",
+                    best.mean_confidence
+                )
+            } else {
+                match self.detect_orientation(&page)? {
+                    None => "orientation detection found no text to judge".to_owned(),
+                    Some((0, conf)) => format!("upright (OSD confidence {conf:.1})"),
+                    Some((degrees, conf)) => {
+                        let mut turned =
+                            PageImage::from_pix(page.page.rotate_orth(0)?, page.declared_dpi)?;
+                        turned.rotate_quarters((360 - degrees) / 90)?;
+                        turned.quality.orientation_degrees = degrees;
+                        preprocess::prepare(&mut turned, &self.options)?;
+                        let (again, raw_again) = self.read(index, &turned)?;
+                        let before = best.mean_confidence;
+                        if again.mean_confidence > before {
+                            best = again;
+                            raw = raw_again;
+                            turned_page = Some(turned);
+                            format!(
+                                "turned {}° (OSD: {degrees}°, confidence {conf:.1}); reading confidence {before:.2} → {:.2}",
+                                360 - degrees,
+                                best.mean_confidence
+                            )
+                        } else {
+                            format!(
+                                "OSD suggested {degrees}° (confidence {conf:.1}) but the turned page read worse ({:.2} ≤ {before:.2})",
+                                again.mean_confidence
+                            )
+                        }
+                    }
+                }
+            };
+            page.steps.push(PreprocessStep {
+                stage: "orientation".into(),
+                applied: turned_page.is_some(),
+                reason,
+                millis: started.elapsed().as_millis() as u64,
+            });
+            if let Some(mut turned) = turned_page {
+                // The record reads: first pass, orientation, the stages again on the turned page.
+                let mut steps = std::mem::take(&mut page.steps);
+                steps.append(&mut turned.steps);
+                turned.steps = steps;
+                page = turned;
+            }
         }
-        let tsv = self
-            .tess
-            .get_tsv_text(0)
-            .map_err(|e| OcrError::Output(e.to_string()))?;
-        Ok(page_from_tsv(index, width, height, &tsv))
+        best.quality = Some(page.quality.clone());
+        best.preprocessing = std::mem::take(&mut page.steps);
+        let straightened = if page.geometry_changed {
+            let (w, h) = (page.page.width(), page.page.height());
+            let fit = THUMB_MAX as f32 / w.max(h).max(1) as f32;
+            let thumb = if fit < 1.0 {
+                page.page.scale(fit)?
+            } else {
+                page.page.rotate_orth(0)?
+            };
+            Some(Straightened {
+                png: page.page.png()?,
+                thumbnail_png: thumb.png()?,
+            })
+        } else {
+            None
+        };
+        Ok(PageOutput {
+            page: best,
+            raw_tsv: raw,
+            straightened,
+        })
     }
+
+    /// One reading of the prepared page; boxes mapped back to the page image.
+    fn read(&mut self, index: u32, page: &PageImage) -> Result<(OcrPage, String), OcrError> {
+        self.text.set_image(page.for_engine(), page.engine_dpi());
+        let tsv = self.text.tsv()?;
+        let mut ocr = page_from_tsv(index, page.page.width(), page.page.height(), &tsv);
+        if page.scale != 1.0 {
+            let (w, h) = (page.page.width(), page.page.height());
+            for word in &mut ocr.words {
+                let [x0, y0, x1, y1] = word.bbox;
+                let f = |v: u32, max: u32| ((v as f32 / page.scale).round() as u32).min(max);
+                word.bbox = [f(x0, w), f(y0, h), f(x1, w), f(y1, h)];
+            }
+        }
+        Ok((ocr, tsv))
+    }
+
+    fn detect_orientation(&mut self, page: &PageImage) -> Result<Option<(u32, f32)>, OcrError> {
+        if self.osd.is_none() {
+            self.osd = Some(Tess::new("osd")?);
+        }
+        let osd = self.osd.as_mut().expect("made above");
+        osd.set_image(&page.gray, page.engine_dpi());
+        Ok(osd.orientation())
+    }
+}
+
+/// Share of the words of three or more letters whose box is taller than wide: Tesseract reads
+/// sideways lines by itself, so a confident reading can still come from a page on its side.
+fn sideways_share(page: &OcrPage) -> f64 {
+    let long: Vec<&OcrWord> = page
+        .words
+        .iter()
+        .filter(|w| w.text.chars().count() >= 3)
+        .collect();
+    if long.is_empty() {
+        return 0.0;
+    }
+    let tall = long
+        .iter()
+        .filter(|w| w.bbox[3] - w.bbox[1] > w.bbox[2] - w.bbox[0])
+        .count();
+    tall as f64 / long.len() as f64
 }
 
 /// Builds the page from Tesseract's TSV: level-5 rows are words with their box and confidence;
@@ -126,7 +357,7 @@ pub struct PageJob {
     pub dpi: Option<u32>,
 }
 
-type Reply = mpsc::Sender<Result<OcrPage, OcrError>>;
+type Reply = mpsc::Sender<Result<PageOutput, OcrError>>;
 
 /// A fixed set of worker threads, each with its own engine, fed from one queue.
 #[derive(Debug)]
@@ -190,7 +421,7 @@ impl Pool {
 
     /// Queues the pages; results arrive on the returned channel as each page finishes (not in
     /// page order).
-    pub fn recognize(&self, pages: Vec<PageJob>) -> mpsc::Receiver<Result<OcrPage, OcrError>> {
+    pub fn recognize(&self, pages: Vec<PageJob>) -> mpsc::Receiver<Result<PageOutput, OcrError>> {
         let (reply, results) = mpsc::channel();
         if let Some(queue) = self.queue.lock().expect("ocr queue").as_ref() {
             for page in pages {

@@ -5,5 +5,9 @@
 //! - [`omp`]: Tesseract's OpenMP threads must be limited before the process starts.
 
 pub mod engine;
+pub mod eval;
+pub mod lept;
 pub mod omp;
 pub mod pdf;
+pub mod synth;
+pub mod preprocess;

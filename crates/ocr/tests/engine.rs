@@ -1,6 +1,7 @@
 //! Real Tesseract on Tesseract's own test page: words, boxes and a low character error rate.
 
 use countersign_ocr::engine::{Engine, PageJob, Pool};
+use countersign_ocr::lept::Pix;
 use std::path::PathBuf;
 
 fn corpus() -> PathBuf {
@@ -36,15 +37,34 @@ fn cer(truth: &str, got: &str) -> f64 {
     prev[b.len()] as f64 / a.len().max(1) as f64
 }
 
+fn tesseract_test(name: &str) -> Vec<u8> {
+    std::fs::read(corpus().join("ocr/tesseract-test").join(name)).unwrap()
+}
+
+fn phototest_truth() -> String {
+    std::fs::read_to_string(corpus().join("ocr/tesseract-test/phototest.txt")).unwrap()
+}
+
+fn applied(page: &countersign_core::OcrPage, stage: &str) -> bool {
+    page.preprocessing
+        .iter()
+        .any(|s| s.stage == stage && s.applied)
+}
+
 #[test]
-fn phototest_reads_with_low_error_and_boxed_words() {
-    let dir = corpus().join("ocr/tesseract-test");
-    let image = std::fs::read(dir.join("phototest.tif")).unwrap();
-    let truth = std::fs::read_to_string(dir.join("phototest.txt")).unwrap();
-    let page = Engine::new().unwrap().recognize(0, &image, None).unwrap();
-    let err = cer(&truth, &page.text);
+fn phototest_reads_with_low_error_and_boxed_words_on_lines() {
+    let out = Engine::new()
+        .unwrap()
+        .recognize(0, &tesseract_test("phototest.tif"), None)
+        .unwrap();
+    let page = out.page;
+    let err = cer(&phototest_truth(), &page.text);
     assert!(err < 0.03, "CER {err:.3}\n{}", page.text);
     assert_eq!((page.width, page.height), (640, 480));
+    assert!(
+        out.straightened.is_none(),
+        "an upright, straight page is kept as it is"
+    );
     let quick = page
         .words
         .iter()
@@ -53,12 +73,149 @@ fn phototest_reads_with_low_error_and_boxed_words() {
     assert!(quick.bbox[0] < quick.bbox[2] && quick.bbox[1] < quick.bbox[3] && quick.bbox[2] <= 640);
     assert!(quick.confidence > 0.8, "{quick:?}");
     assert!(page.mean_confidence > 0.8);
+    // Lines: the first line's words share a line id, the next line has the next id, and a line's
+    // words are left to right.
+    let first: Vec<&str> = page
+        .words
+        .iter()
+        .filter(|w| w.line == 0)
+        .map(|w| w.text.as_str())
+        .collect();
+    assert_eq!(
+        first.join(" "),
+        "This is a lot of 12 point text to test the"
+    );
+    assert!(page.words.iter().any(|w| w.line == 1));
+    assert!(page.words.windows(2).all(|p| p[0].line <= p[1].line));
+    // Quality measured and every stage recorded with its reason.
+    let q = page.quality.as_ref().expect("quality metrics");
+    assert!(q.contrast > 0.9 && q.background_variation < 0.02, "{q:?}");
+    assert!(q.skew_degrees.abs() < 0.5, "{q:?}");
+    for stage in [
+        "measure",
+        "deskew",
+        "contrast",
+        "denoise",
+        "upscale",
+        "binarise",
+        "orientation",
+    ] {
+        let step = page
+            .preprocessing
+            .iter()
+            .find(|s| s.stage == stage)
+            .unwrap_or_else(|| panic!("stage {stage} recorded"));
+        assert!(!step.reason.is_empty());
+    }
+    assert!(!applied(&page, "deskew") && !applied(&page, "orientation"));
+}
+
+#[test]
+fn rotated_pages_read_as_well_as_the_upright_one() {
+    let mut engine = Engine::new().unwrap();
+    let truth = phototest_truth();
+    let upright = engine
+        .recognize(0, &tesseract_test("phototest.tif"), None)
+        .unwrap()
+        .page;
+    let base = cer(&truth, &upright.text);
+    for (file, degrees) in [
+        ("phototest-rotated-180.png", 180),
+        ("phototest-rotated-L.png", 270),
+        ("phototest-rotated-R.png", 90),
+    ] {
+        let out = engine.recognize(0, &tesseract_test(file), None).unwrap();
+        let page = &out.page;
+        let err = cer(&truth, &page.text);
+        assert!(
+            err <= base + 0.01,
+            "{file}: CER {err:.3} vs upright {base:.3}\n{}",
+            page.text
+        );
+        assert!(
+            applied(page, "orientation"),
+            "{file}: {:?}",
+            page.preprocessing
+        );
+        assert_eq!(
+            page.quality.as_ref().unwrap().orientation_degrees,
+            degrees,
+            "{file}"
+        );
+        // The page image is turned upright, and the words are placed on that image.
+        assert_eq!((page.width, page.height), (640, 480), "{file}");
+        let straightened = out.straightened.as_ref().expect("the upright page image");
+        let img = image::load_from_memory(&straightened.png).unwrap();
+        assert_eq!((img.width(), img.height()), (640, 480));
+        let thumb = image::load_from_memory(&straightened.thumbnail_png).unwrap();
+        assert!(thumb.width() <= 240 && thumb.height() <= 240);
+    }
+}
+
+/// phototest made worse with Leptonica itself: skewed, faded, shrunk.
+fn degraded(f: impl Fn(&Pix) -> Pix) -> Vec<u8> {
+    let pix = Pix::read(&tesseract_test("phototest.tif"))
+        .unwrap()
+        .to_gray()
+        .unwrap();
+    f(&pix).png().unwrap()
+}
+
+#[test]
+fn a_skewed_page_is_straightened_before_reading() {
+    let skewed = degraded(|p| p.rotate(-6.0).unwrap());
+    let mut engine = Engine::new().unwrap();
+    let out = engine.recognize(0, &skewed, Some(200)).unwrap();
+    let q = out.page.quality.clone().unwrap();
+    assert!((q.skew_degrees - 6.0).abs() < 0.5, "skew found: {q:?}");
+    assert!(applied(&out.page, "deskew"));
+    assert!(
+        out.straightened.is_some(),
+        "the straightened page replaces the skewed one"
+    );
+    let err = cer(&phototest_truth(), &out.page.text);
+    assert!(err < 0.05, "CER {err:.3}\n{}", out.page.text);
+}
+
+#[test]
+fn a_faded_page_is_stretched_and_a_tiny_one_enlarged() {
+    let mut engine = Engine::new().unwrap();
+    // Ink at ~100, paper at ~150.
+    let faded = degraded(|p| p.stretch_from(-300, 510).unwrap());
+    let out = engine.recognize(0, &faded, Some(200)).unwrap();
+    assert!(out.page.quality.as_ref().unwrap().contrast < 0.45);
+    assert!(
+        applied(&out.page, "contrast"),
+        "{:?}",
+        out.page.preprocessing
+    );
+    let err = cer(&phototest_truth(), &out.page.text);
+    assert!(err < 0.05, "faded: CER {err:.3}\n{}", out.page.text);
+
+    let tiny = degraded(|p| p.scale(0.5).unwrap());
+    let out = engine.recognize(0, &tiny, Some(100)).unwrap();
+    assert!(
+        applied(&out.page, "upscale"),
+        "{:?}",
+        out.page.preprocessing
+    );
+    assert_eq!(
+        (out.page.width, out.page.height),
+        (320, 240),
+        "boxes stay on the page image"
+    );
+    assert!(out
+        .page
+        .words
+        .iter()
+        .all(|w| w.bbox[2] <= 320 && w.bbox[3] <= 240));
+    let err = cer(&phototest_truth(), &out.page.text);
+    assert!(err < 0.08, "tiny: CER {err:.3}\n{}", out.page.text);
 }
 
 #[test]
 fn the_pool_recognises_pages_in_parallel_and_returns_each_once() {
-    let dir = corpus().join("ocr/tesseract-test");
-    let image = std::fs::read(dir.join("phototest.tif")).unwrap();
+    let image = tesseract_test("phototest.tif");
     let pool = Pool::new(2);
     let jobs = (0..4)
         .map(|index| PageJob {
@@ -70,8 +227,9 @@ fn the_pool_recognises_pages_in_parallel_and_returns_each_once() {
     let mut seen: Vec<u32> = pool
         .recognize(jobs)
         .iter()
-        .map(|r| r.unwrap().index)
+        .map(|r| r.unwrap().page.index)
         .collect();
     seen.sort();
     assert_eq!(seen, vec![0, 1, 2, 3]);
+    pool.shutdown();
 }

@@ -463,7 +463,12 @@ pub async fn create_version(
 #[derive(Clone, Debug, PartialEq)]
 pub struct OcrPageRow {
     pub index: u32,
+    /// The normalised page (countersign_core::OcrPage as JSON).
     pub result_blob: String,
+    /// The engine's raw output (Tesseract TSV); absent on rows written before it was kept.
+    pub raw_blob: Option<String>,
+    /// The pipeline that read the page (engine, language, preprocessing version).
+    pub engine: Option<String>,
     pub mean_confidence: f64,
     pub word_count: u32,
 }
@@ -475,15 +480,18 @@ pub async fn put_ocr_page(
     row: &OcrPageRow,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO ocr_pages (document_id, version, page_index, result_blob, mean_confidence, word_count, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+        "INSERT INTO ocr_pages (document_id, version, page_index, result_blob, raw_blob, engine, mean_confidence, word_count, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (document_id, version, page_index) DO UPDATE SET
-            result_blob = excluded.result_blob, mean_confidence = excluded.mean_confidence, word_count = excluded.word_count",
+            result_blob = excluded.result_blob, raw_blob = excluded.raw_blob, engine = excluded.engine,
+            mean_confidence = excluded.mean_confidence, word_count = excluded.word_count",
     )
     .bind(id.to_string())
     .bind(version as i64)
     .bind(row.index as i64)
     .bind(&row.result_blob)
+    .bind(&row.raw_blob)
+    .bind(&row.engine)
     .bind(row.mean_confidence)
     .bind(row.word_count as i64)
     .bind(time::fmt(&time::now()))
@@ -494,7 +502,7 @@ pub async fn put_ocr_page(
 
 pub async fn ocr_pages(pool: &SqlitePool, id: DocumentId, version: u32) -> Result<Vec<OcrPageRow>> {
     let rows = sqlx::query(
-        "SELECT page_index, result_blob, mean_confidence, word_count FROM ocr_pages
+        "SELECT page_index, result_blob, raw_blob, engine, mean_confidence, word_count FROM ocr_pages
          WHERE document_id = ? AND version = ? ORDER BY page_index",
     )
     .bind(id.to_string())
@@ -506,6 +514,8 @@ pub async fn ocr_pages(pool: &SqlitePool, id: DocumentId, version: u32) -> Resul
         .map(|r| OcrPageRow {
             index: r.get::<i64, _>("page_index") as u32,
             result_blob: r.get("result_blob"),
+            raw_blob: r.get("raw_blob"),
+            engine: r.get("engine"),
             mean_confidence: r.get("mean_confidence"),
             word_count: r.get::<i64, _>("word_count") as u32,
         })

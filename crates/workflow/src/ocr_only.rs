@@ -49,8 +49,11 @@ pub async fn ocr_file(path: &Path) -> Result<OcrDocument, Error> {
         let pool = Pool::per_core();
         let mut pages = Vec::with_capacity(jobs.len());
         for result in pool.recognize(jobs).iter() {
-            pages
-                .push(result.map_err(|e| Error::new(ErrorCode::EngineUnavailable, e.to_string()))?);
+            pages.push(
+                result
+                    .map_err(|e| Error::new(ErrorCode::EngineUnavailable, e.to_string()))?
+                    .page,
+            );
         }
         pool.shutdown();
         pages.sort_by_key(|p| p.index);

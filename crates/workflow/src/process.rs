@@ -336,21 +336,48 @@ async fn recognize_pages(ws: &Workspace, job: &Job, id: DocumentId) -> Result<()
             .await
             .map_err(|e| StageError::transient(stage, e))?;
         for result in received {
-            let page = result
+            let output = result
                 .map_err(|e| StageError::permanent(stage, "ocr_failed", e.to_string(), true))?;
-            let json = serde_json::to_vec(&page).expect("an OCR page serializes");
+            let page = &output.page;
+            let json = serde_json::to_vec(page).expect("an OCR page serializes");
+            let raw = output.raw_tsv.clone().into_bytes();
+            let straightened = output.straightened.clone();
             let blobs = store.blobs().clone();
-            let key = tokio::task::spawn_blocking(move || blobs.put(&json))
-                .await
-                .map_err(|e| StageError::transient(stage, e))?
-                .map_err(|e| StageError::transient(stage, e))?;
+            let (key, raw_key, straightened) = tokio::task::spawn_blocking(move || {
+                let straightened = match straightened {
+                    Some(s) => Some((blobs.put(&s.png)?, blobs.put(&s.thumbnail_png)?)),
+                    None => None,
+                };
+                Ok::<_, std::io::Error>((blobs.put(&json)?, blobs.put(&raw)?, straightened))
+            })
+            .await
+            .map_err(|e| StageError::transient(stage, e))?
+            .map_err(|e| StageError::transient(stage, e))?;
             let row = OcrPageRow {
                 index: page.index,
                 result_blob: key.to_string(),
+                raw_blob: Some(raw_key.to_string()),
+                engine: Some(countersign_ocr::engine::pipeline_id()),
                 mean_confidence: page.mean_confidence,
                 word_count: page.words.len() as u32,
             };
             let mut tx = store.write().await.map_err(t)?;
+            // A page turned upright or straightened becomes the version's page image (its words
+            // are placed on it), in the same transaction as the words.
+            if let Some((image, thumb)) = straightened {
+                let mut old = pages
+                    .iter()
+                    .find(|p| p.index == page.index)
+                    .cloned()
+                    .expect("the page was read from these rows");
+                old.image_blob = Some(image.to_string());
+                old.thumb_blob = Some(thumb.to_string());
+                old.width = page.width;
+                old.height = page.height;
+                documents::put_page(&mut tx, id, version, &old)
+                    .await
+                    .map_err(t)?;
+            }
             documents::put_ocr_page(&mut tx, id, version, &row)
                 .await
                 .map_err(t)?;

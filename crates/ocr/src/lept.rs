@@ -1,0 +1,237 @@
+//! An owned, safe wrapper over the few Leptonica functions the preprocessing stages use (through
+//! leptess's re-export of leptonica-sys). Leptonica is the image library Tesseract itself uses, so
+//! the images handed to the engine need no conversion.
+
+use crate::engine::OcrError;
+use leptess::capi as sys;
+use std::ptr::{null_mut, NonNull};
+
+/// A Leptonica image, destroyed on drop.
+pub struct Pix(NonNull<sys::PIX>);
+
+// A Pix is plain memory owned by this value; Leptonica has no thread affinity.
+unsafe impl Send for Pix {}
+
+impl Drop for Pix {
+    fn drop(&mut self) {
+        let mut p = self.0.as_ptr();
+        // SAFETY: we own the only reference; pixDestroy nulls the pointer.
+        unsafe { sys::pixDestroy(&mut p) };
+    }
+}
+
+fn made(p: *mut sys::PIX, what: &str) -> Result<Pix, OcrError> {
+    NonNull::new(p)
+        .map(Pix)
+        .ok_or_else(|| OcrError::Image(format!("Leptonica could not {what}")))
+}
+
+impl Pix {
+    /// Decodes an image file held in memory (PNG, TIFF, JPEG, …).
+    pub fn read(bytes: &[u8]) -> Result<Pix, OcrError> {
+        // SAFETY: Leptonica copies from the buffer and does not keep the pointer.
+        made(
+            unsafe { sys::pixReadMem(bytes.as_ptr(), bytes.len()) },
+            "read the page image",
+        )
+    }
+
+    pub fn as_ptr(&self) -> *mut sys::PIX {
+        self.0.as_ptr()
+    }
+
+    pub fn width(&self) -> u32 {
+        unsafe { sys::pixGetWidth(self.as_ptr()) }.max(0) as u32
+    }
+
+    pub fn height(&self) -> u32 {
+        unsafe { sys::pixGetHeight(self.as_ptr()) }.max(0) as u32
+    }
+
+    pub fn depth(&self) -> u32 {
+        unsafe { sys::pixGetDepth(self.as_ptr()) }.max(0) as u32
+    }
+
+    /// The resolution the file declared, if it did.
+    pub fn declared_dpi(&self) -> Option<u32> {
+        let x = unsafe { sys::pixGetXRes(self.as_ptr()) };
+        (x > 0).then_some(x as u32)
+    }
+
+    pub fn set_dpi(&self, dpi: u32) {
+        unsafe { sys::pixSetResolution(self.as_ptr(), dpi as i32, dpi as i32) };
+    }
+
+    /// 8-bit grey, without a colour map (colour by luminance).
+    pub fn to_gray(&self) -> Result<Pix, OcrError> {
+        let p = self.as_ptr();
+        let out = unsafe {
+            if self.depth() == 32 {
+                sys::pixConvertRGBToLuminance(p)
+            } else {
+                sys::pixConvertTo8(p, 0)
+            }
+        };
+        made(out, "convert the page to grey")
+    }
+
+    /// The grey levels (8-bit images only), row by row.
+    pub fn gray_bytes(&self) -> Vec<u8> {
+        assert_eq!(self.depth(), 8, "gray_bytes needs an 8-bit image");
+        let (w, h) = (self.width() as usize, self.height() as usize);
+        let wpl = unsafe { sys::pixGetWpl(self.as_ptr()) } as usize;
+        // SAFETY: an 8-bit pix holds h rows of wpl 32-bit words.
+        let data = unsafe { std::slice::from_raw_parts(sys::pixGetData(self.as_ptr()), wpl * h) };
+        let mut out = Vec::with_capacity(w * h);
+        for row in data.chunks_exact(wpl) {
+            for x in 0..w {
+                // Leptonica packs pixels most significant byte first within each word.
+                out.push((row[x / 4] >> (24 - 8 * (x % 4))) as u8);
+            }
+        }
+        out
+    }
+
+    /// Black-and-white at `threshold`: grey levels below it are ink.
+    pub fn threshold(&self, threshold: u8) -> Result<Pix, OcrError> {
+        made(
+            unsafe { sys::pixConvertTo1(self.as_ptr(), threshold as i32) },
+            "binarise the page",
+        )
+    }
+
+    /// Skew of the text lines of a 1-bit image: (degrees to rotate clockwise to straighten, the
+    /// confidence of the estimate). Leptonica's sweep-and-search over ±`range` degrees.
+    pub fn find_skew(&self, range: f32) -> Option<(f32, f32)> {
+        let (mut angle, mut conf) = (0f32, 0f32);
+        let failed = unsafe {
+            sys::pixFindSkewSweepAndSearch(
+                self.as_ptr(),
+                &mut angle,
+                &mut conf,
+                4,
+                2,
+                range,
+                1.0,
+                0.01,
+            )
+        };
+        (failed == 0).then_some((angle, conf))
+    }
+
+    /// Rotated clockwise by `degrees` about the centre, same size, white brought in.
+    pub fn rotate(&self, degrees: f32) -> Result<Pix, OcrError> {
+        made(
+            unsafe {
+                sys::pixRotate(
+                    self.as_ptr(),
+                    degrees.to_radians(),
+                    sys::L_ROTATE_AREA_MAP as i32,
+                    sys::L_BRING_IN_WHITE as i32,
+                    0,
+                    0,
+                )
+            },
+            "rotate the page",
+        )
+    }
+
+    /// Rotated clockwise by `quarters` × 90°.
+    pub fn rotate_orth(&self, quarters: u32) -> Result<Pix, OcrError> {
+        made(
+            unsafe { sys::pixRotateOrth(self.as_ptr(), (quarters % 4) as i32) },
+            "rotate the page",
+        )
+    }
+
+    /// Uneven illumination flattened: the background is mapped to a constant level (8-bit grey).
+    pub fn normalize_background(&self) -> Result<Pix, OcrError> {
+        made(
+            unsafe { sys::pixBackgroundNormSimple(self.as_ptr(), null_mut(), null_mut()) },
+            "normalise the background",
+        )
+    }
+
+    /// Linear contrast stretch: `black` and below → 0, `white` and above → 255.
+    pub fn stretch(&self, black: u8, white: u8) -> Result<Pix, OcrError> {
+        made(
+            unsafe { sys::pixGammaTRC(null_mut(), self.as_ptr(), 1.0, black as i32, white as i32) },
+            "stretch the contrast",
+        )
+    }
+
+    /// Linear level mapping where `black` → 0 and `white` → 255; values outside 0..255 reduce
+    /// the contrast instead (used to make faded test pages).
+    pub fn stretch_from(&self, black: i32, white: i32) -> Result<Pix, OcrError> {
+        made(
+            unsafe { sys::pixGammaTRC(null_mut(), self.as_ptr(), 1.0, black, white) },
+            "map the levels",
+        )
+    }
+
+    /// 3×3 median filter (8-bit grey): removes specks, keeps edges.
+    pub fn median(&self) -> Result<Pix, OcrError> {
+        made(
+            unsafe { sys::pixMedianFilter(self.as_ptr(), 3, 3) },
+            "filter the page",
+        )
+    }
+
+    /// Scaled by `factor` (linear interpolation for grey).
+    pub fn scale(&self, factor: f32) -> Result<Pix, OcrError> {
+        made(
+            unsafe { sys::pixScale(self.as_ptr(), factor, factor) },
+            "scale the page",
+        )
+    }
+
+    /// Sauvola's local adaptive thresholding (8-bit grey in, 1-bit out), tiled to bound memory.
+    pub fn sauvola(&self) -> Result<Pix, OcrError> {
+        let nx = (self.width() / 1000).max(1) as i32;
+        let ny = (self.height() / 1000).max(1) as i32;
+        let mut out: *mut sys::PIX = null_mut();
+        let failed = unsafe {
+            sys::pixSauvolaBinarizeTiled(self.as_ptr(), 25, 0.34, nx, ny, null_mut(), &mut out)
+        };
+        if failed != 0 {
+            return Err(OcrError::Image(
+                "Leptonica could not binarise the page".into(),
+            ));
+        }
+        made(out, "binarise the page")
+    }
+
+    /// Sizes `(width, height)` of the 8-connected components of a 1-bit image (glyphs, mostly).
+    pub fn component_sizes(&self) -> Vec<(u32, u32)> {
+        let boxa = unsafe { sys::pixConnCompBB(self.as_ptr(), 8) };
+        if boxa.is_null() {
+            return Vec::new();
+        }
+        let n = unsafe { sys::boxaGetCount(boxa) };
+        let mut sizes = Vec::with_capacity(n.max(0) as usize);
+        for i in 0..n {
+            let (mut x, mut y, mut w, mut h) = (0, 0, 0, 0);
+            if unsafe { sys::boxaGetBoxGeometry(boxa, i, &mut x, &mut y, &mut w, &mut h) } == 0 {
+                sizes.push((w.max(0) as u32, h.max(0) as u32));
+            }
+        }
+        let mut boxa = boxa;
+        unsafe { sys::boxaDestroy(&mut boxa) };
+        sizes
+    }
+
+    /// The image as a PNG file.
+    pub fn png(&self) -> Result<Vec<u8>, OcrError> {
+        let mut data: *mut u8 = null_mut();
+        let mut size = 0usize;
+        let failed =
+            unsafe { sys::pixWriteMem(&mut data, &mut size, self.as_ptr(), sys::IFF_PNG as i32) };
+        if failed != 0 || data.is_null() {
+            return Err(OcrError::Image("Leptonica could not encode a PNG".into()));
+        }
+        // SAFETY: Leptonica allocated `size` bytes at `data`; we copy them and free its buffer.
+        let out = unsafe { std::slice::from_raw_parts(data, size) }.to_vec();
+        unsafe { sys::lept_free(data.cast()) };
+        Ok(out)
+    }
+}
