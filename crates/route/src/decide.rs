@@ -1,0 +1,853 @@
+//! The routing decision: which type a document is, what it carries, where it goes, and whether
+//! that can happen without a person (`auto_route`), needs one (`review`) or must be set aside
+//! (`quarantine`), with the reasons in sentences a reviewer can act on.
+//!
+//! Classification: a clear rule match that no other type's rules clearly match decides (the
+//! classifier, if any, is consulted and a confident disagreement is a reason for review). Two
+//! clear matches are a conflict. Without a clear match the classifier decides; without a
+//! confident classifier the document is `unclassified`, which is never auto-routed.
+
+use crate::classify::Model;
+use crate::extract::{self, SignatureBlock};
+use crate::layout::DocView;
+use crate::policy::{FallbackPosition, Policy, RecipientRule, TypeAction, UNCLASSIFIED};
+use crate::rules::{self, RuleMatch};
+use countersign_core::{Decision, DecisionAction, Field, OcrPage};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What decided the document type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassificationBasis {
+    /// A clear rule match; no classifier, or it did not agree.
+    Rules,
+    /// A clear rule match the classifier agrees with.
+    RulesAndClassifier,
+    /// The classifier (rules were not clear).
+    Classifier,
+    /// Nothing: the document is unclassified.
+    None,
+}
+
+/// One classifier probability.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TypeScore {
+    pub document_type: String,
+    pub probability: f64,
+}
+
+/// A resolved recipient: fixed by the route, or named by an extracted field (`None` when that
+/// field was not read: the reviewer fills it in).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recipient {
+    pub role: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// Signing order, 1 first (carbon copies: when they receive their copy).
+    pub routing_order: u32,
+    /// The fields the name/email came from, if any.
+    pub from_fields: Vec<String>,
+}
+
+/// Where an anchor text was found in the OCR text layer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnchorPosition {
+    pub page: u32,
+    pub bbox: [u32; 4],
+}
+
+/// A signing position for the provider: anchored to `anchor_text` (with offsets), or at the
+/// fallback position when the text is not on the document. The n-th anchor rule with a given
+/// text is paired with the n-th signature line bearing that text, in reading order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignatureAnchor {
+    pub role: Option<String>,
+    pub anchor_text: String,
+    pub x_offset: i32,
+    pub y_offset: i32,
+    pub found: Option<AnchorPosition>,
+    pub fallback: FallbackPosition,
+}
+
+/// Everything routing concluded about one document version.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RouteOutcome {
+    /// A policy type, or `unclassified`.
+    pub document_type: String,
+    /// 0..1
+    pub classification_confidence: f64,
+    pub classified_by: ClassificationBasis,
+    /// Every type whose rules found evidence, most points first.
+    pub rule_matches: Vec<RuleMatch>,
+    /// Classifier probabilities, highest first (empty without a classifier).
+    pub classifier_scores: Vec<TypeScore>,
+    /// Mean word confidence of the document (`None` without words).
+    pub ocr_confidence: Option<f64>,
+    pub fields: BTreeMap<String, Field>,
+    pub signature_blocks: Vec<SignatureBlock>,
+    pub decision: Decision,
+    /// The route a reviewer would approve into (`None` when unclassified or quarantined).
+    pub route: Option<String>,
+    pub department: Option<String>,
+    pub policy_tags: Vec<String>,
+    pub retention_class: Option<String>,
+    pub recipients: Vec<Recipient>,
+    pub carbon_copies: Vec<Recipient>,
+    pub anchors: Vec<SignatureAnchor>,
+    /// sha256 of the policy text the decision was made under.
+    pub policy_fingerprint: String,
+}
+
+/// Routes a document: rules, classifier, fields, signature lines, decision and route.
+/// Deterministic: the same pages, policy and model give the same outcome.
+pub fn route(policy: &Policy, pages: &[OcrPage], classifier: Option<&Model>) -> RouteOutcome {
+    let doc = DocView::new(pages);
+    let t = &policy.thresholds;
+    let rule_matches = rules::evaluate(policy, &doc);
+    let classifier_scores: Vec<TypeScore> = classifier
+        .map(|m| {
+            m.predict(&doc.text())
+                .into_iter()
+                .map(|(document_type, probability)| TypeScore {
+                    document_type,
+                    probability,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let class = classify(
+        policy,
+        &rule_matches,
+        classifier.map(|_| &classifier_scores[..]),
+    );
+
+    let mut quarantine = Vec::new();
+    let word_count = doc.word_count();
+    let ocr_confidence = doc.mean_confidence();
+    if word_count == 0 {
+        quarantine.push("no text was recognised".to_string());
+    } else if word_count < t.min_words {
+        quarantine.push(format!(
+            "only {word_count} words were recognised (at least {} needed)",
+            t.min_words
+        ));
+    }
+    if let Some(c) = ocr_confidence.filter(|c| *c < t.quarantine_below_ocr_confidence) {
+        quarantine.push(format!(
+            "mean OCR confidence {c:.2} < {:.2}: the scan is unreadable",
+            t.quarantine_below_ocr_confidence
+        ));
+    }
+
+    let ty = policy.types.get(&class.document_type);
+    let mut review = class.reasons.clone();
+    if let Some(ty) = ty {
+        match ty.action {
+            TypeAction::Auto => {}
+            TypeAction::Review => {
+                review.push(format!("policy sends every {} document to review", ty.name))
+            }
+            TypeAction::Quarantine => {
+                quarantine.push(format!("policy quarantines every {} document", ty.name))
+            }
+        }
+    }
+
+    let fields = match ty {
+        Some(ty) => extract::extract_for_type(policy, &ty.name, &doc),
+        None => BTreeMap::new(),
+    };
+    if let Some(ty) = ty {
+        for name in &ty.required_fields {
+            match fields.get(name) {
+                None => review.push(format!("{name} missing")),
+                Some(f) if f.confidence < t.min_field_confidence => review.push(format!(
+                    "{name} read with confidence {:.2} < {:.2}",
+                    f.confidence, t.min_field_confidence
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    let signature_blocks = extract::find_signature_blocks(policy, &doc);
+
+    let decision = if !quarantine.is_empty() {
+        Decision {
+            action: DecisionAction::Quarantine,
+            reasons: quarantine,
+        }
+    } else if !review.is_empty() || ty.is_none() {
+        Decision {
+            action: DecisionAction::Review,
+            reasons: review,
+        }
+    } else {
+        Decision {
+            action: DecisionAction::AutoRoute,
+            reasons: Vec::new(),
+        }
+    };
+
+    let route = ty
+        .filter(|_| decision.action != DecisionAction::Quarantine)
+        .and_then(|ty| policy.routes.get(&ty.route));
+    let resolve = |rules: &[RecipientRule]| -> Vec<Recipient> {
+        let mut out: Vec<Recipient> = rules
+            .iter()
+            .map(|r| {
+                let from = |f: &Option<String>| {
+                    f.as_ref()
+                        .and_then(|name| fields.get(name))
+                        .map(|field| field.value.clone())
+                };
+                Recipient {
+                    role: r.role.clone(),
+                    name: r.name.clone().or_else(|| from(&r.name_from)),
+                    email: r.email.clone().or_else(|| from(&r.email_from)),
+                    routing_order: r.order,
+                    from_fields: r.name_from.iter().chain(&r.email_from).cloned().collect(),
+                }
+            })
+            .collect();
+        out.sort_by_key(|r| r.routing_order);
+        out
+    };
+    let anchors = route
+        .map(|r| {
+            let mut used: BTreeMap<String, usize> = BTreeMap::new();
+            r.anchors
+                .iter()
+                .map(|a| {
+                    let key = crate::normalize::tokens(&a.text).join(" ");
+                    let nth = used.entry(key.clone()).or_insert(0);
+                    let found = signature_blocks
+                        .iter()
+                        .filter(|b| crate::normalize::tokens(&b.label).join(" ") == key)
+                        .nth(*nth)
+                        .map(|b| AnchorPosition {
+                            page: b.page,
+                            bbox: b.bbox,
+                        });
+                    *nth += 1;
+                    SignatureAnchor {
+                        role: a.role.clone(),
+                        anchor_text: a.text.clone(),
+                        x_offset: a.x_offset,
+                        y_offset: a.y_offset,
+                        found,
+                        fallback: a.fallback,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+
+    let recipients = route.map(|r| resolve(&r.recipients)).unwrap_or_default();
+    let carbon_copies = route.map(|r| resolve(&r.cc)).unwrap_or_default();
+    RouteOutcome {
+        document_type: class.document_type,
+        classification_confidence: class.confidence,
+        classified_by: class.basis,
+        rule_matches,
+        classifier_scores,
+        ocr_confidence,
+        fields,
+        signature_blocks,
+        decision,
+        route: route.map(|r| r.name.clone()),
+        department: route.and_then(|r| r.department.clone()),
+        policy_tags: route.map(|r| r.policy_tags.clone()).unwrap_or_default(),
+        retention_class: route.and_then(|r| r.retention_class.clone()),
+        recipients,
+        carbon_copies,
+        anchors,
+        policy_fingerprint: policy.fingerprint().to_string(),
+    }
+}
+
+struct Classification {
+    document_type: String,
+    confidence: f64,
+    basis: ClassificationBasis,
+    /// Why the type is not settled (each one sends the document to review).
+    reasons: Vec<String>,
+}
+
+fn prob(scores: &[TypeScore], ty: &str) -> f64 {
+    scores
+        .iter()
+        .find(|s| s.document_type == ty)
+        .map_or(0.0, |s| s.probability)
+}
+
+fn classify(
+    policy: &Policy,
+    rule_matches: &[RuleMatch],
+    scores: Option<&[TypeScore]>,
+) -> Classification {
+    let t = &policy.thresholds;
+    // Clear matches that contend with the best one (rule_matches is ordered by points): a type
+    // with a small share of the best type's points does not make a conflict.
+    let best_points = rule_matches
+        .iter()
+        .filter(|m| m.clear)
+        .map(|m| m.points)
+        .max()
+        .unwrap_or(0);
+    let clear: Vec<&RuleMatch> = rule_matches
+        .iter()
+        .filter(|m| m.clear && m.points as f64 >= t.conflict_ratio * best_points as f64)
+        .collect();
+    let top = scores.and_then(|s| s.first());
+    let mut reasons = Vec::new();
+
+    let (document_type, confidence, basis) = match clear.as_slice() {
+        [only] => {
+            let ty = only.document_type.clone();
+            match (scores, top) {
+                (Some(_), Some(top)) if top.document_type == ty => (
+                    ty,
+                    t.rule_confidence.max(top.probability),
+                    ClassificationBasis::RulesAndClassifier,
+                ),
+                (Some(s), Some(top)) if top.probability >= t.min_classification_confidence => {
+                    reasons.push(format!(
+                        "rules say {ty} but the classifier says {} ({:.2})",
+                        top.document_type, top.probability
+                    ));
+                    let c = (t.rule_confidence + prob(s, &ty)) / 2.0;
+                    (ty, c, ClassificationBasis::Rules)
+                }
+                _ => (ty, t.rule_confidence, ClassificationBasis::Rules),
+            }
+        }
+        [_, _, ..] => {
+            let names: Vec<String> = clear
+                .iter()
+                .map(|m| format!("{} ({} points)", m.document_type, m.points))
+                .collect();
+            reasons.push(match names.as_slice() {
+                [a, b] => format!("rules conflict: {a} and {b} both match clearly"),
+                _ => format!("rules conflict: {} all match clearly", names.join(", ")),
+            });
+            // Propose the conflicting type the classifier prefers, else the one with most points.
+            let pick = match scores {
+                Some(s) => clear
+                    .iter()
+                    .max_by(|a, b| {
+                        prob(s, &a.document_type)
+                            .total_cmp(&prob(s, &b.document_type))
+                            .then_with(|| b.document_type.cmp(&a.document_type))
+                    })
+                    .expect("two or more"),
+                None => clear[0],
+            };
+            let c = scores.map_or(0.5, |s| prob(s, &pick.document_type));
+            (pick.document_type.clone(), c, ClassificationBasis::Rules)
+        }
+        [] => match (scores, top) {
+            (Some(s), Some(top)) => {
+                let second = s.get(1).map_or(0.0, |x| x.probability);
+                if top.document_type == UNCLASSIFIED {
+                    reasons.push(format!(
+                        "unclassified: the classifier says none of the types ({:.2})",
+                        top.probability
+                    ));
+                    (
+                        UNCLASSIFIED.to_string(),
+                        top.probability,
+                        ClassificationBasis::None,
+                    )
+                } else if !policy.types.contains_key(&top.document_type) {
+                    reasons.push(format!(
+                        "unclassified: the classifier suggests {}, which the policy does not define",
+                        top.document_type
+                    ));
+                    (UNCLASSIFIED.to_string(), 0.0, ClassificationBasis::None)
+                } else if top.probability < t.min_guess_confidence {
+                    reasons.push(format!(
+                        "unclassified: {} and the classifier is unsure ({:.2})",
+                        rule_summary(rule_matches),
+                        top.probability
+                    ));
+                    (
+                        UNCLASSIFIED.to_string(),
+                        top.probability,
+                        ClassificationBasis::None,
+                    )
+                } else {
+                    if top.probability - second < t.min_margin {
+                        reasons.push(format!(
+                            "classifier unsure between {} ({:.2}) and {} ({:.2}): margin {:.2} < {:.2}",
+                            top.document_type,
+                            top.probability,
+                            s[1].document_type,
+                            second,
+                            top.probability - second,
+                            t.min_margin
+                        ));
+                    }
+                    (
+                        top.document_type.clone(),
+                        top.probability,
+                        ClassificationBasis::Classifier,
+                    )
+                }
+            }
+            _ => {
+                let weak: Vec<&RuleMatch> = rule_matches.iter().filter(|m| m.matched).collect();
+                match weak.as_slice() {
+                    [only] => {
+                        let strong = policy.types[&only.document_type].rules.strong_points;
+                        reasons.push(format!(
+                            "only weak rule evidence for {} ({} of {} points) and no classifier is trained yet",
+                            only.document_type, only.points, strong
+                        ));
+                        (
+                            only.document_type.clone(),
+                            t.rule_confidence * only.strength,
+                            ClassificationBasis::Rules,
+                        )
+                    }
+                    _ => {
+                        reasons.push(format!(
+                            "unclassified: {} and no classifier is trained yet",
+                            rule_summary(rule_matches)
+                        ));
+                        (UNCLASSIFIED.to_string(), 0.0, ClassificationBasis::None)
+                    }
+                }
+            }
+        },
+    };
+
+    if document_type != UNCLASSIFIED
+        && reasons.is_empty()
+        && confidence < t.min_classification_confidence
+    {
+        reasons.push(format!(
+            "classification confidence {confidence:.2} < {:.2} for {document_type}",
+            t.min_classification_confidence
+        ));
+    }
+    Classification {
+        document_type,
+        confidence,
+        basis,
+        reasons,
+    }
+}
+
+/// "no rule matched" / "rules matched only weakly (invoice 2 points, nda 1 point)".
+fn rule_summary(rule_matches: &[RuleMatch]) -> String {
+    if rule_matches.is_empty() {
+        return "no rule matched".to_string();
+    }
+    let parts: Vec<String> = rule_matches
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {} point{}",
+                m.document_type,
+                m.points,
+                if m.points == 1 { "" } else { "s" }
+            )
+        })
+        .collect();
+    format!("rules matched only weakly ({})", parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::testing::page;
+
+    fn invoice(total_confidence: f64) -> OcrPage {
+        page(0)
+            .line(80, &[(100, "Acme Widgets Ltd"), (1300, "INVOICE")])
+            .line(
+                200,
+                &[
+                    (100, "Bill To"),
+                    (900, "Invoice Number:"),
+                    (1250, "INV-1042"),
+                ],
+            )
+            .line(
+                240,
+                &[
+                    (100, "Globex Corporation"),
+                    (900, "Invoice Date:"),
+                    (1250, "January 2, 2024"),
+                ],
+            )
+            .line(
+                280,
+                &[
+                    (100, "12 Main Street"),
+                    (900, "Due Date:"),
+                    (1250, "02/01/2024"),
+                ],
+            )
+            .line(1400, &[(1200, "Total Due")])
+            .line(1440, &[(1200, "$1,234.50")])
+            .last_confidence(total_confidence)
+            .build()
+    }
+
+    fn nda() -> OcrPage {
+        page(0)
+            .line(60, &[(500, "MUTUAL NON-DISCLOSURE AGREEMENT")])
+            .line(
+                200,
+                &[(
+                    100,
+                    "This Agreement is entered into by and between Acme Corp.,",
+                )],
+            )
+            .line(
+                230,
+                &[(
+                    100,
+                    "a Delaware corporation (\"Acme\"), and Beta Labs LLC (\"Beta\"),",
+                )],
+            )
+            .line(260, &[(100, "effective as of March 5, 2024.")])
+            .line(
+                300,
+                &[(
+                    100,
+                    "Confidential Information disclosed by the Disclosing Party",
+                )],
+            )
+            .line(
+                330,
+                &[(100, "to the Receiving Party shall be kept secret.")],
+            )
+            .line(1800, &[(100, "Signature:"), (400, "__________")])
+            .line(1950, &[(100, "Signature:"), (400, "__________")])
+            .build()
+    }
+
+    fn training() -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let invoice = [
+            "invoice number bill to total due payment terms",
+            "tax invoice amount due remit to subtotal",
+            "invoice date balance due due date bill to",
+        ];
+        let nda = [
+            "confidential information receiving party secrecy",
+            "non-disclosure agreement proprietary discloser",
+            "mutual nda secrecy obligations proprietary",
+        ];
+        let po = [
+            "purchase order ship to vendor unit price",
+            "po number buyer delivery date ship to",
+            "purchase order vendor quantity shipping method",
+        ];
+        for round in 0..4 {
+            for (label, texts) in [("invoice", invoice), ("nda", nda), ("purchase_order", po)] {
+                for t in texts {
+                    out.push((
+                        format!("{t} {}", ["a", "the", "our", "your"][round]),
+                        label.to_string(),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn clean_invoice_is_auto_routed_with_its_route() {
+        let policy = Policy::embedded_default();
+        let out = route(&policy, &[invoice(0.95)], None);
+        assert_eq!(out.document_type, "invoice");
+        assert_eq!(out.classified_by, ClassificationBasis::Rules);
+        assert!((out.classification_confidence - 0.95).abs() < 1e-9);
+        assert_eq!(
+            out.decision.action,
+            DecisionAction::AutoRoute,
+            "{:?}",
+            out.decision
+        );
+        assert!(out.decision.reasons.is_empty());
+        assert_eq!(out.fields["invoice_number"].value, "INV-1042");
+        assert_eq!(out.fields["total_amount"].value, "1234.50");
+        assert_eq!(out.route.as_deref(), Some("accounts_payable"));
+        assert_eq!(out.department.as_deref(), Some("Finance"));
+        assert_eq!(out.policy_tags, ["requires_dual_approval"]);
+        assert_eq!(out.retention_class.as_deref(), Some("finance_7y"));
+        let roles: Vec<(&str, u32)> = out
+            .recipients
+            .iter()
+            .map(|r| (r.role.as_str(), r.routing_order))
+            .collect();
+        assert_eq!(roles, [("ap_approver", 1), ("controller", 2)]);
+        assert_eq!(out.rule_matches[0].document_type, "invoice");
+        assert!(out.rule_matches[0].clear);
+        // No "Approved by" line on the page: the anchor falls back to fixed coordinates.
+        assert_eq!(out.anchors[0].found, None);
+        assert_eq!(out.anchors[0].fallback.page_number, 1);
+        assert_eq!(out.policy_fingerprint, policy.fingerprint());
+    }
+
+    #[test]
+    fn low_confidence_required_field_sends_to_review() {
+        let out = route(&Policy::embedded_default(), &[invoice(0.62)], None);
+        assert_eq!(out.decision.action, DecisionAction::Review);
+        assert_eq!(
+            out.decision.reasons,
+            ["total_amount read with confidence 0.62 < 0.80"]
+        );
+        assert_eq!(
+            out.route.as_deref(),
+            Some("accounts_payable"),
+            "proposed route kept"
+        );
+    }
+
+    #[test]
+    fn missing_required_field_sends_to_review() {
+        let page = page(0)
+            .line(80, &[(1300, "INVOICE")])
+            .line(200, &[(100, "Bill To"), (900, "Invoice Date: 01/05/2024")])
+            .line(240, &[(100, "Initech"), (900, "Balance Due $10.00")])
+            .build();
+        let out = route(&Policy::embedded_default(), &[page], None);
+        assert_eq!(out.document_type, "invoice");
+        assert_eq!(
+            out.decision.action,
+            DecisionAction::Review,
+            "{:?}",
+            out.fields
+        );
+        assert_eq!(out.decision.reasons, ["invoice_number missing"]);
+        assert_eq!(out.fields["total_amount"].value, "10.00");
+    }
+
+    #[test]
+    fn no_text_is_quarantined() {
+        let out = route(&Policy::embedded_default(), &[page(0).build()], None);
+        assert_eq!(out.decision.action, DecisionAction::Quarantine);
+        assert_eq!(out.decision.reasons, ["no text was recognised"]);
+        assert_eq!(out.document_type, UNCLASSIFIED);
+        assert_eq!(out.route, None);
+        let out = route(&Policy::embedded_default(), &[], None);
+        assert_eq!(out.decision.action, DecisionAction::Quarantine);
+    }
+
+    #[test]
+    fn unreadable_scan_is_quarantined() {
+        let page = page(0)
+            .confidence(0.2)
+            .line(80, &[(100, "lnv0ice Nunber: 1O42 Tota1 Du3 S1,2B4")])
+            .build();
+        let out = route(&Policy::embedded_default(), &[page], None);
+        assert_eq!(out.decision.action, DecisionAction::Quarantine);
+        assert_eq!(
+            out.decision.reasons,
+            ["mean OCR confidence 0.20 < 0.35: the scan is unreadable"]
+        );
+    }
+
+    #[test]
+    fn unclassified_without_rules_or_classifier_goes_to_review() {
+        let page = page(0)
+            .line(80, &[(100, "Lunch menu for the week")])
+            .line(120, &[(100, "Monday soup Tuesday salad")])
+            .build();
+        let out = route(&Policy::embedded_default(), &[page], None);
+        assert_eq!(out.document_type, UNCLASSIFIED);
+        assert_eq!(out.decision.action, DecisionAction::Review);
+        assert_eq!(
+            out.decision.reasons,
+            ["unclassified: no rule matched and no classifier is trained yet"]
+        );
+        assert_eq!(out.route, None);
+        assert!(out.fields.is_empty());
+    }
+
+    #[test]
+    fn conflicting_rules_are_reviewed() {
+        let page = page(0)
+            .line(80, &[(100, "PURCHASE ORDER"), (1300, "INVOICE")])
+            .line(
+                200,
+                &[(100, "PO Number: 5521"), (900, "Invoice Number: 77")],
+            )
+            .line(240, &[(100, "Ship To: Plant 4"), (900, "Bill To: Initech")])
+            .line(280, &[(100, "Vendor: Initech"), (900, "Total Due: $10.00")])
+            .build();
+        let out = route(&Policy::embedded_default(), &[page], None);
+        assert_eq!(out.decision.action, DecisionAction::Review);
+        assert!(
+            out.decision.reasons[0].starts_with("rules conflict: ")
+                && out.decision.reasons[0].contains("invoice (")
+                && out.decision.reasons[0].contains("purchase_order (")
+                && out.decision.reasons[0].ends_with("both match clearly"),
+            "{:?}",
+            out.decision.reasons
+        );
+    }
+
+    #[test]
+    fn classifier_decides_when_rules_are_silent() {
+        let policy = Policy::embedded_default();
+        let model = Model::train(&training()).unwrap();
+        // Words the classifier knows, but no rule phrase.
+        let known = page(0)
+            .line(
+                80,
+                &[(
+                    100,
+                    "secrecy obligations for proprietary material of the discloser",
+                )],
+            )
+            .build();
+        let scores = model.predict(&known.text);
+        let out = route(&policy, &[known], Some(&model));
+        assert_eq!(out.classifier_scores[0].document_type, "nda");
+        assert_eq!(out.classifier_scores[0].probability, scores[0].1);
+        assert_eq!(out.document_type, "nda");
+        assert_eq!(out.classified_by, ClassificationBasis::Classifier);
+        assert_eq!(out.decision.action, DecisionAction::Review);
+
+        let unsure = page(0)
+            .line(80, &[(100, "weekly lunch menu soup salad")])
+            .build();
+        let out = route(&policy, &[unsure], Some(&model));
+        assert_eq!(out.document_type, UNCLASSIFIED);
+        let p = out.classifier_scores[0].probability;
+        assert!(p < 0.5, "{p}");
+        assert_eq!(
+            out.decision.reasons,
+            [format!(
+                "unclassified: no rule matched and the classifier is unsure ({p:.2})"
+            )]
+        );
+    }
+
+    #[test]
+    fn confident_classifier_disagreeing_with_rules_is_a_reason() {
+        let text = include_str!("../../../assets/policy/default.toml").replace(
+            "min_classification_confidence = 0.85",
+            "min_classification_confidence = 0.40",
+        );
+        let policy = Policy::from_str(&text, "test.toml").unwrap();
+        let nda_words: Vec<(String, String)> = (0..6)
+            .map(|i| {
+                (
+                    format!("invoice number bill to total due {i}"),
+                    "nda".to_string(),
+                )
+            })
+            .chain((0..6).map(|i| {
+                (
+                    format!("ship to vendor unit price {i}"),
+                    "purchase_order".to_string(),
+                )
+            }))
+            .collect();
+        let model = Model::train(&nda_words).unwrap();
+        let out = route(&policy, &[invoice(0.95)], Some(&model));
+        assert_eq!(out.document_type, "invoice");
+        assert_eq!(out.decision.action, DecisionAction::Review);
+        assert!(
+            out.decision.reasons[0].starts_with("rules say invoice but the classifier says nda ("),
+            "{:?}",
+            out.decision.reasons
+        );
+    }
+
+    #[test]
+    fn agreeing_classifier_raises_confidence() {
+        let model = Model::train(&training()).unwrap();
+        let out = route(&Policy::embedded_default(), &[invoice(0.95)], Some(&model));
+        assert_eq!(out.classified_by, ClassificationBasis::RulesAndClassifier);
+        assert!(out.classification_confidence >= 0.95);
+        assert_eq!(out.decision.action, DecisionAction::AutoRoute);
+    }
+
+    #[test]
+    fn nda_recipients_and_anchors_come_from_the_document() {
+        let out = route(&Policy::embedded_default(), &[nda()], None);
+        assert_eq!(out.document_type, "nda");
+        assert_eq!(
+            out.decision.action,
+            DecisionAction::AutoRoute,
+            "{:?}",
+            out.decision
+        );
+        assert_eq!(out.fields["party_a"].value, "Acme Corp.");
+        assert_eq!(out.fields["party_b"].value, "Beta Labs LLC");
+        assert_eq!(out.fields["effective_date"].value, "2024-03-05");
+        let counterparty = &out.recipients[0];
+        assert_eq!(counterparty.role, "counterparty");
+        assert_eq!(counterparty.name.as_deref(), Some("Beta Labs LLC"));
+        assert_eq!(counterparty.email, None);
+        assert_eq!(counterparty.from_fields, ["party_b"]);
+        assert_eq!(
+            out.carbon_copies[0].email.as_deref(),
+            Some("legal-archive@example.com")
+        );
+        // Two "Signature" anchors, paired with the two signature lines in reading order.
+        assert_eq!(out.signature_blocks.len(), 2);
+        let ys: Vec<Option<u32>> = out
+            .anchors
+            .iter()
+            .map(|a| a.found.as_ref().map(|f| f.bbox[1]))
+            .collect();
+        assert_eq!(ys, [Some(1800), Some(1950)]);
+    }
+
+    #[test]
+    fn policy_actions_force_review_or_quarantine() {
+        let base = Policy::embedded_default();
+        let text = DEFAULT_TOML.replace(
+            "route = \"accounts_payable\"",
+            "route = \"accounts_payable\"\naction = \"review\"",
+        );
+        let review = Policy::from_str(&text, "t.toml").unwrap();
+        let out = route(&review, &[invoice(0.95)], None);
+        assert_eq!(
+            out.decision.reasons,
+            ["policy sends every invoice document to review"]
+        );
+        let text = DEFAULT_TOML.replace(
+            "route = \"accounts_payable\"",
+            "route = \"accounts_payable\"\naction = \"quarantine\"",
+        );
+        let quarantine = Policy::from_str(&text, "t.toml").unwrap();
+        let out = route(&quarantine, &[invoice(0.62)], None);
+        assert_eq!(out.decision.action, DecisionAction::Quarantine);
+        assert_eq!(
+            out.decision.reasons,
+            ["policy quarantines every invoice document"]
+        );
+        assert_eq!(out.route, None);
+        assert_ne!(review.fingerprint(), base.fingerprint());
+    }
+
+    const DEFAULT_TOML: &str = crate::policy::DEFAULT_POLICY_TOML;
+
+    #[test]
+    fn routing_is_deterministic_and_serialises() {
+        let policy = Policy::embedded_default();
+        let model = Model::train(&training()).unwrap();
+        let pages = [invoice(0.95), nda()];
+        let a = route(&policy, &pages, Some(&model));
+        let b = route(&policy, &pages, Some(&model));
+        assert_eq!(a, b);
+        let json = serde_json::to_value(&a).unwrap();
+        assert_eq!(
+            json["decision"]["action"],
+            serde_json::to_value(a.decision.action).unwrap()
+        );
+        assert!(json["fields"].is_object());
+        let back: RouteOutcome = serde_json::from_value(json).unwrap();
+        assert_eq!(back, a);
+    }
+}
