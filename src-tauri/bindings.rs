@@ -20,6 +20,7 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     countersign_core::Status::export_all_to(dir)?;
     countersign_workflow::ApiError::export_all_to(dir)?;
     countersign_workflow::ChangeBatch::export_all_to(dir)?;
+    countersign_workflow::Progress::export_all_to(dir)?;
     countersign_workflow::AuditReport::export_all_to(dir)?;
     countersign_workflow::pages::PageEdit::export_all_to(dir)?;
     countersign_workflow::pages::VersionSummary::export_all_to(dir)?;
@@ -102,6 +103,11 @@ mod event_name_tests {
         let expected = format!(
             "DOCUMENTS_CHANGED = \"{}\"",
             crate::events::DOCUMENTS_CHANGED
+        );
+        assert!(ts.contains(&expected), "{path} must declare {expected}");
+        let expected = format!(
+            "DOCUMENTS_PROGRESS = \"{}\"",
+            crate::events::DOCUMENTS_PROGRESS
         );
         assert!(ts.contains(&expected), "{path} must declare {expected}");
     }

@@ -1,7 +1,9 @@
 //! Typed events to the UI. Names are scoped (`documents://changed`) and mirrored in
 //! `ui/src/lib/backend/events.ts`; payloads are generated TypeScript types.
 
-use countersign_workflow::{change_cursor, changes_since, ChangeBatch, Workspace};
+use countersign_workflow::{
+    change_cursor, changes_since, progress, ChangeBatch, Progress, Workspace,
+};
 use std::time::Duration;
 use tauri::{AppHandle, Emitter};
 use tokio_util::sync::CancellationToken;
@@ -11,6 +13,10 @@ pub const DOCUMENTS_CHANGED: &str = "documents://changed";
 
 /// Payload: `ScanProgress` — pages of a scan under way, in order.
 pub const SCAN_PROGRESS: &str = "scan://progress";
+
+/// Payload: `Progress[]` — every document being processed and how many of its pages are done;
+/// sent whenever that changes (an empty list when nothing is being processed any more).
+pub const DOCUMENTS_PROGRESS: &str = "documents://progress";
 
 const POLL: Duration = Duration::from_millis(300);
 
@@ -25,6 +31,7 @@ pub async fn feed_document_changes(app: AppHandle, ws: Workspace, cancel: Cancel
             return;
         }
     };
+    let mut last_progress: Vec<Progress> = Vec::new();
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
@@ -41,6 +48,18 @@ pub async fn feed_document_changes(app: AppHandle, ws: Workspace, cancel: Cancel
                 seq = next;
             }
             Err(e) => tracing::warn!(error = %e, "reading the change feed failed; retrying"),
+        }
+        // Page-by-page progress lives in the page tables, not the audit log (one audit entry per
+        // page would bury the history), so it is polled on the same tick.
+        match progress(&ws).await {
+            Ok(now) if now != last_progress => {
+                if let Err(e) = app.emit(DOCUMENTS_PROGRESS, &now) {
+                    tracing::warn!(error = %e, "emitting progress failed");
+                }
+                last_progress = now;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "reading progress failed; retrying"),
         }
     }
 }

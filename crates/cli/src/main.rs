@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 mod eval;
+mod progress;
 mod scan;
 mod watch;
 
@@ -66,14 +67,31 @@ enum Command {
         #[arg(long)]
         with_ocr: bool,
     },
-    /// Write the searchable PDF of a document (page images with the recognised text layer).
+    /// Write the searchable PDF of a document (page images with the recognised text layer),
+    /// and/or its OCR as hOCR.
+    #[command(group(clap::ArgGroup::new("format").required(true).multiple(true).args(["pdf", "hocr"])))]
     Export {
         id: String,
         #[arg(long)]
-        pdf: PathBuf,
+        pdf: Option<PathBuf>,
+        /// Write the recognised words as hOCR (pages, blocks, lines, words with boxes and confidence).
+        #[arg(long)]
+        hocr: Option<PathBuf>,
+    },
+    /// Read a document's pages again with the current OCR pipeline, as a new version.
+    Reprocess {
+        id: String,
+        /// Return only when processing has settled.
+        #[arg(long)]
+        wait: bool,
     },
     /// Read a file's text (words, boxes, confidences) without storing anything.
-    Ocr { file: PathBuf },
+    Ocr {
+        file: PathBuf,
+        /// Print hOCR instead of text or JSON.
+        #[arg(long)]
+        hocr: bool,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -212,6 +230,20 @@ fn usage_error(e: clap::Error) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// Writes beside the target and renames, so a reader never sees half a file.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".part");
+    std::fs::write(&tmp, bytes)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            Error::new(
+                ErrorCode::UnreadableFile,
+                format!("cannot write {}: {e}", path.display()),
+            )
+        })
+}
+
 fn actor() -> String {
     format!(
         "cli:{}",
@@ -226,9 +258,26 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
         other => other,
     };
     // OCR only: no data dir is opened or created.
-    if let Command::Ocr { file } = &command {
-        let doc = countersign_workflow::ocr_file(file).await?;
-        if out.json {
+    if let Command::Ocr { file, hocr } = &command {
+        let bar = std::sync::Arc::new(std::sync::Mutex::new(None::<indicatif::ProgressBar>));
+        let shown = bar.clone();
+        let doc = countersign_workflow::ocr_file_with_progress(file, move |done, total| {
+            let mut bar = shown.lock().expect("progress bar");
+            let bar = bar.get_or_insert_with(|| progress::pages_bar("reading", total));
+            bar.set_position(done as u64);
+        })
+        .await;
+        if let Some(bar) = bar.lock().expect("progress bar").take() {
+            bar.finish_and_clear();
+        }
+        let doc = doc?;
+        if *hocr {
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+            print!(
+                "{}",
+                countersign_ocr::hocr::hocr(&doc, name.as_deref().unwrap_or("page"))
+            );
+        } else if out.json {
             out.line(&doc);
         } else {
             for page in &doc.pages {
@@ -271,7 +320,16 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
             }
             if wait && !created.is_empty() {
                 let opts = WorkerOptions::new(Until::Settled(created.clone()));
-                worker::run(&ws, &opts, &worker::Cancel::new()).await?;
+                let stop = worker::Cancel::new();
+                let bars = tokio::spawn(progress::follow_documents(
+                    ws.clone(),
+                    created.clone(),
+                    stop.clone(),
+                ));
+                let ran = worker::run(&ws, &opts, &worker::Cancel::new()).await;
+                stop.cancel();
+                let _ = bars.await;
+                ran?;
                 for id in created {
                     out.record(&countersign_workflow::show(&ws, id, ShowOptions::default()).await?);
                 }
@@ -323,26 +381,54 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
         Command::Ocr { .. } | Command::Eval { .. } => {
             unreachable!("handled before the data dir is opened")
         }
-        Command::Export { id, pdf } => {
+        Command::Reprocess { id, wait } => {
             let id: DocumentId = id.parse().map_err(|e: countersign_core::ParseIdError| {
                 Error::new(ErrorCode::InvalidArgument, e.to_string())
             })?;
-            let bytes = countersign_workflow::export::export_pdf(&ws, id).await?;
-            let tmp = pdf.with_extension("pdf.part");
-            std::fs::write(&tmp, &bytes)
-                .and_then(|_| std::fs::rename(&tmp, &pdf))
-                .map_err(|e| {
-                    Error::new(
-                        ErrorCode::UnreadableFile,
-                        format!("cannot write {}: {e}", pdf.display()),
-                    )
-                })?;
-            if out.json {
-                out.line(
-                    &serde_json::json!({ "document_id": id, "pdf": pdf, "bytes": bytes.len() }),
-                );
+            let record = countersign_workflow::pages::reprocess(&ws, id, &actor()).await?;
+            let record = if wait {
+                let opts = WorkerOptions::new(Until::Settled(vec![id]));
+                let stop = worker::Cancel::new();
+                let bars = tokio::spawn(progress::follow_documents(
+                    ws.clone(),
+                    vec![id],
+                    stop.clone(),
+                ));
+                let ran = worker::run(&ws, &opts, &worker::Cancel::new()).await;
+                stop.cancel();
+                let _ = bars.await;
+                ran?;
+                countersign_workflow::show(&ws, id, ShowOptions::default()).await?
             } else {
-                eprintln!("wrote {} ({} bytes)", pdf.display(), bytes.len());
+                record
+            };
+            out.record(&record);
+        }
+        Command::Export { id, pdf, hocr } => {
+            let id: DocumentId = id.parse().map_err(|e: countersign_core::ParseIdError| {
+                Error::new(ErrorCode::InvalidArgument, e.to_string())
+            })?;
+            let mut written = serde_json::Map::new();
+            written.insert("document_id".into(), serde_json::json!(id));
+            if let Some(pdf) = pdf {
+                let bytes = countersign_workflow::export::export_pdf(&ws, id).await?;
+                write_atomically(&pdf, &bytes)?;
+                written.insert("pdf".into(), serde_json::json!(pdf));
+                written.insert("bytes".into(), serde_json::json!(bytes.len()));
+                if !out.json {
+                    eprintln!("wrote {} ({} bytes)", pdf.display(), bytes.len());
+                }
+            }
+            if let Some(hocr) = hocr {
+                let html = countersign_workflow::export::export_hocr(&ws, id).await?;
+                write_atomically(&hocr, html.as_bytes())?;
+                written.insert("hocr".into(), serde_json::json!(hocr));
+                if !out.json {
+                    eprintln!("wrote {} ({} bytes)", hocr.display(), html.len());
+                }
+            }
+            if out.json {
+                out.line(&written);
             }
         }
         Command::Audit {

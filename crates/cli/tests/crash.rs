@@ -179,3 +179,88 @@ fn a_worker_killed_after_a_stage_is_resumed_without_redoing_it() {
     assert!(verify.status.success(), "{}", describe(&verify));
     assert_eq!(one_json_line(&verify)["ok"], true);
 }
+
+/// "page recognised" log lines for `page` (1-based) in a worker's stderr.
+fn recognised(log: &str, page: u32) -> usize {
+    log.lines()
+        .filter(|l| l.contains("page recognised") && l.contains(&format!(" page={page} ")))
+        .count()
+}
+
+#[test]
+fn a_worker_killed_in_the_middle_of_a_document_resumes_at_the_first_unread_page() {
+    let env = Env::new();
+    let pdf = support::corpus().join("pdf/ocrmypdf/multipage.pdf");
+    let record = one_json_line(&env.run(&["ingest", arg(&pdf), "--json"]));
+    let id = record["document_id"].as_str().unwrap().to_owned();
+
+    // 1. A worker that stops after committing its second recognised page, killed there.
+    let mut first = env.command(&["work", "--until-idle", "--lease-secs", "2"]);
+    first
+        .env("COUNTERSIGN_TEST_PAUSE_AFTER_OCR_PAGES", "2")
+        .env("RUST_LOG", "countersign_workflow=info");
+    let (mut first, stderr) = spawn(first);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut first_log = String::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match stderr.recv_timeout(left) {
+            Ok(line) => {
+                let paused = line.starts_with("paused after 2 recognised pages");
+                first_log.push_str(&line);
+                first_log.push('\n');
+                if paused {
+                    break;
+                }
+            }
+            Err(_) => panic!("the worker never paused mid-OCR; its stderr:\n{first_log}"),
+        }
+    }
+    assert_eq!(
+        unsafe { libc::kill(first.0.id() as libc::pid_t, libc::SIGKILL) },
+        0
+    );
+    first.0.wait().unwrap();
+    let done_before: Vec<u32> = (1..=6)
+        .filter(|&p| recognised(&first_log, p) == 1)
+        .collect();
+    assert_eq!(
+        done_before.len(),
+        2,
+        "two pages read before the kill:\n{first_log}"
+    );
+    assert_eq!(
+        env.sql(&format!(
+            "SELECT COUNT(*) FROM ocr_pages WHERE document_id = '{id}'"
+        )),
+        "2",
+        "both committed"
+    );
+
+    // 2. A fresh worker finishes the document, reading only the four pages not read yet.
+    let mut second = env.command(&["work", "--until-idle", "--lease-secs", "2"]);
+    second.env("RUST_LOG", "countersign_workflow=info");
+    let (mut second, stderr) = spawn(second);
+    let status = second.0.wait().unwrap();
+    let second_log: String = stderr.iter().map(|l| l + "\n").collect();
+    assert!(status.success(), "{second_log}");
+    for page in 1..=6 {
+        let before = recognised(&first_log, page);
+        let after = recognised(&second_log, page);
+        assert_eq!(
+            before + after,
+            1,
+            "page {page} recognised exactly once (before the kill {before}, after {after})"
+        );
+    }
+    assert_eq!(
+        env.sql(&format!(
+            "SELECT COUNT(*) FROM ocr_pages WHERE document_id = '{id}'"
+        )),
+        "6"
+    );
+    let shown = one_json_line(&env.run(&["show", &id, "--json"]));
+    assert_eq!(shown["status"], "needs_review");
+    assert_eq!(shown["page_count"], 6);
+    assert!(env.run(&["audit", "verify"]).status.success());
+}

@@ -149,11 +149,15 @@ impl Engine {
     }
 
     /// Recognises one page image (PNG, or any format Leptonica reads) at `dpi` (when known).
+    ///
+    /// With `keep_straightened`, a page that orientation or deskew changed comes back as a new
+    /// page image (PNG + thumbnail); without, only its words do (OCR-only use).
     pub fn recognize(
         &mut self,
         index: u32,
         image: &[u8],
         dpi: Option<u32>,
+        keep_straightened: bool,
     ) -> Result<PageOutput, OcrError> {
         let mut page = PageImage::new(image, dpi)?;
         preprocess::prepare(&mut page, &self.options)?;
@@ -218,17 +222,16 @@ impl Engine {
         }
         best.quality = Some(page.quality.clone());
         best.preprocessing = std::mem::take(&mut page.steps);
-        let straightened = if page.geometry_changed {
-            let (w, h) = (page.page.width(), page.page.height());
-            let fit = THUMB_MAX as f32 / w.max(h).max(1) as f32;
-            let thumb = if fit < 1.0 {
-                page.page.scale(fit)?
-            } else {
-                page.page.rotate_orth(0)?
+        let straightened = if page.geometry_changed && keep_straightened {
+            let img = page.page.to_image()?;
+            let thumb = img.thumbnail(THUMB_MAX, THUMB_MAX);
+            let png = |img: &image::DynamicImage| {
+                countersign_capture::decode::encode_png(img)
+                    .map_err(|e| OcrError::Image(e.to_string()))
             };
             Some(Straightened {
-                png: page.page.png()?,
-                thumbnail_png: thumb.png()?,
+                png: png(&img)?,
+                thumbnail_png: png(&thumb)?,
             })
         } else {
             None
@@ -355,9 +358,11 @@ pub struct PageJob {
     pub index: u32,
     pub image: Vec<u8>,
     pub dpi: Option<u32>,
+    /// Return the straightened page image when orientation/deskew changed the page.
+    pub keep_straightened: bool,
 }
 
-type Reply = mpsc::Sender<Result<PageOutput, OcrError>>;
+pub type Reply = mpsc::Sender<Result<PageOutput, OcrError>>;
 
 /// A fixed set of worker threads, each with its own engine, fed from one queue.
 #[derive(Debug)]
@@ -385,7 +390,9 @@ impl Pool {
                         let Ok((job, reply)) = next else { return };
                         let engine = engine.get_or_insert_with(Engine::new);
                         let result = match engine {
-                            Ok(e) => e.recognize(job.index, &job.image, job.dpi),
+                            Ok(e) => {
+                                e.recognize(job.index, &job.image, job.dpi, job.keep_straightened)
+                            }
                             Err(e) => Err(e.clone()),
                         };
                         let _ = reply.send(result);
@@ -417,6 +424,20 @@ impl Pool {
                 .map(|n| n.get())
                 .unwrap_or(1),
         )
+    }
+
+    /// A channel for results of pages [`submit`](Pool::submit)ted one by one.
+    pub fn results() -> (Reply, mpsc::Receiver<Result<PageOutput, OcrError>>) {
+        mpsc::channel()
+    }
+
+    /// Queues one page; its result arrives on `reply` (so reading starts while later pages are
+    /// still being rendered). Returns false after a shutdown.
+    pub fn submit(&self, page: PageJob, reply: &Reply) -> bool {
+        match self.queue.lock().expect("ocr queue").as_ref() {
+            Some(queue) => queue.send((page, reply.clone())).is_ok(),
+            None => false,
+        }
     }
 
     /// Queues the pages; results arrive on the returned channel as each page finishes (not in

@@ -220,8 +220,39 @@ impl Pix {
         sizes
     }
 
-    /// The image as a PNG file.
+    /// The image for the `image` crate: RGB if it is 32-bit colour, else 8-bit grey.
+    pub fn to_image(&self) -> Result<image::DynamicImage, OcrError> {
+        let (w, h) = (self.width(), self.height());
+        if self.depth() != 32 {
+            let gray =
+                if self.depth() == 8 && unsafe { sys::pixGetColormap(self.as_ptr()) }.is_null() {
+                    self.gray_bytes()
+                } else {
+                    self.to_gray()?.gray_bytes()
+                };
+            return image::GrayImage::from_raw(w, h, gray)
+                .map(image::DynamicImage::ImageLuma8)
+                .ok_or_else(|| OcrError::Image("a grey page of the wrong size".into()));
+        }
+        let wpl = unsafe { sys::pixGetWpl(self.as_ptr()) } as usize;
+        // SAFETY: a 32-bit pix holds h rows of wpl words, one word per pixel (R, G, B, A from the
+        // most significant byte).
+        let data =
+            unsafe { std::slice::from_raw_parts(sys::pixGetData(self.as_ptr()), wpl * h as usize) };
+        let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+        for row in data.chunks_exact(wpl) {
+            for &px in &row[..w as usize] {
+                rgb.extend_from_slice(&[(px >> 24) as u8, (px >> 16) as u8, (px >> 8) as u8]);
+            }
+        }
+        image::RgbImage::from_raw(w, h, rgb)
+            .map(image::DynamicImage::ImageRgb8)
+            .ok_or_else(|| OcrError::Image("a colour page of the wrong size".into()))
+    }
+
+    /// The image as a PNG file (Leptonica's encoder; see [`Pix::to_image`] for a faster path).
     pub fn png(&self) -> Result<Vec<u8>, OcrError> {
+        unsafe { sys::pixSetZlibCompression(self.as_ptr(), 1) };
         let mut data: *mut u8 = null_mut();
         let mut size = 0usize;
         let failed =

@@ -5,6 +5,7 @@
 //! - [`omp`]: Tesseract's OpenMP threads must be limited before the process starts.
 
 pub mod engine;
+pub mod hocr;
 pub mod eval;
 pub mod lept;
 pub mod omp;

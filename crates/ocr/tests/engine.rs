@@ -55,7 +55,7 @@ fn applied(page: &countersign_core::OcrPage, stage: &str) -> bool {
 fn phototest_reads_with_low_error_and_boxed_words_on_lines() {
     let out = Engine::new()
         .unwrap()
-        .recognize(0, &tesseract_test("phototest.tif"), None)
+        .recognize(0, &tesseract_test("phototest.tif"), None, true)
         .unwrap();
     let page = out.page;
     let err = cer(&phototest_truth(), &page.text);
@@ -115,7 +115,7 @@ fn rotated_pages_read_as_well_as_the_upright_one() {
     let mut engine = Engine::new().unwrap();
     let truth = phototest_truth();
     let upright = engine
-        .recognize(0, &tesseract_test("phototest.tif"), None)
+        .recognize(0, &tesseract_test("phototest.tif"), None, true)
         .unwrap()
         .page;
     let base = cer(&truth, &upright.text);
@@ -124,7 +124,7 @@ fn rotated_pages_read_as_well_as_the_upright_one() {
         ("phototest-rotated-L.png", 270),
         ("phototest-rotated-R.png", 90),
     ] {
-        let out = engine.recognize(0, &tesseract_test(file), None).unwrap();
+        let out = engine.recognize(0, &tesseract_test(file), None, true).unwrap();
         let page = &out.page;
         let err = cer(&truth, &page.text);
         assert!(
@@ -165,7 +165,7 @@ fn degraded(f: impl Fn(&Pix) -> Pix) -> Vec<u8> {
 fn a_skewed_page_is_straightened_before_reading() {
     let skewed = degraded(|p| p.rotate(-6.0).unwrap());
     let mut engine = Engine::new().unwrap();
-    let out = engine.recognize(0, &skewed, Some(200)).unwrap();
+    let out = engine.recognize(0, &skewed, Some(200), true).unwrap();
     let q = out.page.quality.clone().unwrap();
     assert!((q.skew_degrees - 6.0).abs() < 0.5, "skew found: {q:?}");
     assert!(applied(&out.page, "deskew"));
@@ -182,7 +182,7 @@ fn a_faded_page_is_stretched_and_a_tiny_one_enlarged() {
     let mut engine = Engine::new().unwrap();
     // Ink at ~100, paper at ~150.
     let faded = degraded(|p| p.stretch_from(-300, 510).unwrap());
-    let out = engine.recognize(0, &faded, Some(200)).unwrap();
+    let out = engine.recognize(0, &faded, Some(200), true).unwrap();
     assert!(out.page.quality.as_ref().unwrap().contrast < 0.45);
     assert!(
         applied(&out.page, "contrast"),
@@ -193,7 +193,7 @@ fn a_faded_page_is_stretched_and_a_tiny_one_enlarged() {
     assert!(err < 0.05, "faded: CER {err:.3}\n{}", out.page.text);
 
     let tiny = degraded(|p| p.scale(0.5).unwrap());
-    let out = engine.recognize(0, &tiny, Some(100)).unwrap();
+    let out = engine.recognize(0, &tiny, Some(100), true).unwrap();
     assert!(
         applied(&out.page, "upscale"),
         "{:?}",
@@ -222,6 +222,7 @@ fn the_pool_recognises_pages_in_parallel_and_returns_each_once() {
             index,
             image: image.clone(),
             dpi: Some(200),
+            keep_straightened: false,
         })
         .collect();
     let mut seen: Vec<u32> = pool

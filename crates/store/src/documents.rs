@@ -545,3 +545,39 @@ pub async fn set_recognition(
     .await?;
     Ok(())
 }
+
+/// How far processing of a document's current version has got (documents in `processing` only).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProgressRow {
+    pub document_id: DocumentId,
+    pub version: u32,
+    pub page_count: Option<u32>,
+    pub rendered: u32,
+    pub recognised: u32,
+}
+
+pub async fn processing_progress(pool: &SqlitePool) -> Result<Vec<ProgressRow>> {
+    let rows = sqlx::query(
+        "SELECT v.document_id, v.version, v.page_count,
+                (SELECT COUNT(*) FROM pages p WHERE p.document_id = v.document_id AND p.version = v.version
+                    AND p.image_blob IS NOT NULL) AS rendered,
+                (SELECT COUNT(*) FROM ocr_pages o WHERE o.document_id = v.document_id AND o.version = v.version) AS recognised
+         FROM versions v JOIN documents d ON d.document_id = v.document_id AND d.current_version = v.version
+         WHERE v.status = 'processing'
+         ORDER BY v.document_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.get("document_id");
+            Ok(ProgressRow {
+                document_id: id.parse().map_err(|e| corrupt("document_id", e))?,
+                version: r.get::<i64, _>("version") as u32,
+                page_count: r.get::<Option<i64>, _>("page_count").map(|n| n as u32),
+                rendered: r.get::<i64, _>("rendered") as u32,
+                recognised: r.get::<i64, _>("recognised") as u32,
+            })
+        })
+        .collect()
+}

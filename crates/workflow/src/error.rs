@@ -28,6 +28,9 @@ pub enum ErrorCode {
     /// The document is still being prepared (pages rendering); try again shortly.
     NotReady,
     InvalidArgument,
+    /// The operation does not apply to the document in its current state (e.g. reprocessing one
+    /// that is being sent for signature).
+    InvalidState,
     InvalidConfig,
     DataDirUnusable,
     /// A part this machine needs is missing (e.g. PDFium); the message says how to install it.
@@ -65,6 +68,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::NotReady => "not_ready",
             ErrorCode::InvalidArgument => "invalid_argument",
+            ErrorCode::InvalidState => "invalid_state",
             ErrorCode::InvalidConfig => "invalid_config",
             ErrorCode::DataDirUnusable => "data_dir_unusable",
             ErrorCode::EngineUnavailable => "engine_unavailable",

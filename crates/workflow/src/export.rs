@@ -62,3 +62,15 @@ pub async fn export_pdf(ws: &Workspace, id: DocumentId) -> Result<Vec<u8>, Error
     .await
     .map_err(|e| Error::internal("exporting", e))?
 }
+
+/// The OCR of a document's current version as hOCR.
+pub async fn export_hocr(ws: &Workspace, id: DocumentId) -> Result<String, Error> {
+    let record = crate::show(ws, id, crate::ShowOptions { with_ocr: true }).await?;
+    let Some(ocr) = record.ocr.filter(|o| !o.pages.is_empty()) else {
+        return Err(Error::new(
+            ErrorCode::NotReady,
+            format!("document {id} has not been read yet"),
+        ));
+    };
+    Ok(countersign_ocr::hocr::hocr(&ocr, &record.file_name))
+}

@@ -31,9 +31,10 @@ pub use error::{ApiError, Error, ErrorCode};
 pub use ingest::{
     ingest, ingest_path, ingest_path_with_password, IngestOutcome, IngestRequest, MAX_FILE_NAME_LEN,
 };
-pub use ocr_only::ocr_file;
+pub use ocr_only::{ocr_file, ocr_file_with_progress};
 pub use query::{
-    change_cursor, changes_since, list, show, verify_audit, AuditReport, ChangeBatch, ShowOptions,
+    change_cursor, changes_since, list, progress, show, verify_audit, AuditReport, ChangeBatch,
+    Progress, ShowOptions,
 };
 
 use countersign_capture::isolate::Isolation;

@@ -9,6 +9,14 @@ use countersign_ocr::engine::{PageJob, Pool};
 use std::path::Path;
 
 pub async fn ocr_file(path: &Path) -> Result<OcrDocument, Error> {
+    ocr_file_with_progress(path, |_, _| {}).await
+}
+
+/// [`ocr_file`], calling `on_page(pages done, pages in the file)` as each page is read.
+pub async fn ocr_file_with_progress(
+    path: &Path,
+    mut on_page: impl FnMut(u32, u32) + Send + 'static,
+) -> Result<OcrDocument, Error> {
     let path = path.to_owned();
     tokio::task::spawn_blocking(move || -> Result<OcrDocument, Error> {
         let limits = Limits::default();
@@ -35,25 +43,41 @@ pub async fn ocr_file(path: &Path) -> Result<OcrDocument, Error> {
         isolation.inspect(&path, mime, None, &limits)?;
         let scratch =
             tempfile::tempdir().map_err(|e| Error::internal("making a scratch dir", e))?;
-        let mut jobs = Vec::new();
-        isolation.render(&path, mime, None, &limits, 0, scratch.path(), |page| {
+        // Pages go to the engines as soon as they are rendered.
+        let pool = Pool::per_core();
+        let (reply, results) = Pool::results();
+        let mut total = 0u32;
+        let rendered = isolation.render(&path, mime, None, &limits, 0, scratch.path(), |page| {
             let image = std::fs::read(&page.png)
                 .map_err(|e| countersign_capture::CaptureError::Internal(e.to_string()))?;
-            jobs.push(PageJob {
-                index: page.geometry.index,
-                image,
-                dpi: page.geometry.dpi,
-            });
-            Ok(())
-        })?;
-        let pool = Pool::per_core();
-        let mut pages = Vec::with_capacity(jobs.len());
-        for result in pool.recognize(jobs).iter() {
-            pages.push(
-                result
-                    .map_err(|e| Error::new(ErrorCode::EngineUnavailable, e.to_string()))?
-                    .page,
+            total += 1;
+            pool.submit(
+                PageJob {
+                    index: page.geometry.index,
+                    image,
+                    dpi: page.geometry.dpi,
+                    keep_straightened: false,
+                },
+                &reply,
             );
+            Ok(())
+        });
+        drop(reply);
+        if let Err(e) = rendered {
+            pool.shutdown();
+            return Err(e.into());
+        }
+        let mut pages = Vec::with_capacity(total as usize);
+        on_page(0, total);
+        for result in results.iter() {
+            match result {
+                Ok(output) => pages.push(output.page),
+                Err(e) => {
+                    pool.shutdown();
+                    return Err(Error::new(ErrorCode::EngineUnavailable, e.to_string()));
+                }
+            }
+            on_page(pages.len() as u32, total);
         }
         pool.shutdown();
         pages.sort_by_key(|p| p.index);

@@ -193,6 +193,37 @@ pub async fn edit_pages(
     save_version(ws, id, &rows, actor, "edit_pages", detail).await
 }
 
+/// Reads the current version's pages again with the current OCR settings and pipeline, as a new
+/// version (the earlier version and its words stay as they were).
+pub async fn reprocess(
+    ws: &Workspace,
+    id: DocumentId,
+    actor: &str,
+) -> Result<DocumentRecord, Error> {
+    let (record, rows) = current_pages(ws, id).await?;
+    let settled = [
+        Status::NeedsReview,
+        Status::Routed,
+        Status::Quarantined,
+        Status::Failed,
+        Status::Rejected,
+    ];
+    if !settled.contains(&record.status) {
+        return Err(Error::new(
+            ErrorCode::InvalidState,
+            format!(
+                "a document that is {} cannot be reprocessed",
+                record.status.as_str()
+            ),
+        ));
+    }
+    let detail = serde_json::json!({
+        "from_version": record.version,
+        "pipeline": countersign_ocr::engine::pipeline_id(),
+    });
+    save_version(ws, id, &rows, actor, "reprocess", detail).await
+}
+
 /// Inserts every page of another file (validated like any import) before page `at`.
 pub async fn insert_pages(
     ws: &Workspace,

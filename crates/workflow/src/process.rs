@@ -20,6 +20,10 @@ pub const PROCESS_KIND: &str = "process";
 /// worker stops and waits to be killed.
 pub const PAUSE_AFTER_STAGE_ENV: &str = "COUNTERSIGN_TEST_PAUSE_AFTER_STAGE";
 
+/// Test seam (used by the crash test, inert otherwise): after committing this many recognised
+/// pages the worker stops and waits to be killed, in the middle of the OCR stage.
+pub const PAUSE_AFTER_OCR_PAGES_ENV: &str = "COUNTERSIGN_TEST_PAUSE_AFTER_OCR_PAGES";
+
 /// The durable job that processes `id` at `version`; enqueueing it twice is a no-op.
 pub fn process_job(id: DocumentId, version: u32) -> NewJob {
     NewJob {
@@ -304,6 +308,7 @@ async fn recognize_pages(ws: &Workspace, job: &Job, id: DocumentId) -> Result<()
         .cloned()
         .collect();
 
+    let mut stored_now = 0u32;
     // Feed the pool a few pages at a time (memory holds a batch, not the document).
     let batch_size = ws.ocr_pool().threads * 2;
     for batch in todo.chunks(batch_size) {
@@ -325,6 +330,7 @@ async fn recognize_pages(ws: &Workspace, job: &Job, id: DocumentId) -> Result<()
                         index: p.index,
                         image,
                         dpi: p.dpi,
+                        keep_straightened: true,
                     })
                 })
                 .collect()
@@ -388,6 +394,18 @@ async fn recognize_pages(ws: &Workspace, job: &Job, id: DocumentId) -> Result<()
                 confidence = page.mean_confidence,
                 "page recognised"
             );
+            stored_now += 1;
+            if std::env::var(PAUSE_AFTER_OCR_PAGES_ENV)
+                .ok()
+                .and_then(|n| n.parse().ok())
+                == Some(stored_now)
+            {
+                eprintln!(
+                    "paused after {stored_now} recognised pages of job {}",
+                    job.id
+                );
+                std::future::pending::<()>().await;
+            }
         }
     }
 

@@ -117,3 +117,34 @@ pub async fn verify_audit(ws: &Workspace) -> Result<AuditReport, Error> {
         first_break,
     })
 }
+
+/// Where processing of one document stands: its pages rendered, then read, one by one.
+#[derive(Clone, Debug, PartialEq, Serialize, TS)]
+pub struct Progress {
+    pub document_id: DocumentId,
+    pub version: u32,
+    /// `render` while pages are being made, then `ocr` while they are read.
+    pub stage: String,
+    /// Pages done in this stage.
+    pub done: u32,
+    /// Pages in the document (`null` while rendering has not counted them yet).
+    pub total: Option<u32>,
+}
+
+/// Progress of every document being processed (whichever process is doing the work).
+pub async fn progress(ws: &Workspace) -> Result<Vec<Progress>, Error> {
+    let rows = documents::processing_progress(ws.store().pool()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let rendering = r.page_count.is_none_or(|n| r.rendered < n);
+            Progress {
+                document_id: r.document_id,
+                version: r.version,
+                stage: if rendering { "render" } else { "ocr" }.into(),
+                done: if rendering { r.rendered } else { r.recognised },
+                total: r.page_count,
+            }
+        })
+        .collect())
+}

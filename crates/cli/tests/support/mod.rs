@@ -191,3 +191,19 @@ fn adler32(bytes: &[u8]) -> u32 {
     }
     (b << 16) | a
 }
+
+/// The shared third-party test corpus (`COUNTERSIGN_CORPUS`, or ../shared/corpus beside the repo).
+pub fn corpus() -> PathBuf {
+    [
+        std::env::var_os("COUNTERSIGN_CORPUS").map(PathBuf::from),
+        Some(PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/corpus"
+        ))),
+        Some(PathBuf::from("/work/shared/corpus")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.join("MANIFEST.tsv").is_file())
+    .expect("the shared test corpus (set COUNTERSIGN_CORPUS)")
+}

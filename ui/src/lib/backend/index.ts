@@ -3,6 +3,7 @@
 import type { ApiError } from "../generated/ApiError";
 import type { AppInfo } from "../generated/AppInfo";
 import type { ChangeBatch } from "../generated/ChangeBatch";
+import type { Progress } from "../generated/Progress";
 import type { DocumentRecord } from "../generated/DocumentRecord";
 import type { ErrorCode } from "../generated/ErrorCode";
 import type { Source } from "../generated/Source";
@@ -23,6 +24,7 @@ export type {
   ErrorCode,
   PageEdit,
   PageInfo,
+  Progress,
   RejectedFile,
   Device,
   ScanProgress,
@@ -72,4 +74,6 @@ export interface Backend {
   scanIntoDocument(documentId: string, at: number, request: ScanRequest, onProgress: (p: ScanProgress) => void): Promise<DocumentRecord>;
   /** Calls `handler` whenever documents change (here, in the CLI, or in a background job). */
   onDocumentsChanged(handler: (batch: ChangeBatch) => void): Promise<() => void>;
+  /** Calls `handler` with every document being processed and its pages done, whenever that changes. */
+  onProgress(handler: (progress: Progress[]) => void): Promise<() => void>;
 }

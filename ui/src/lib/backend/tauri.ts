@@ -9,6 +9,7 @@ import type {
   DocumentRecord,
   PageEdit,
   PageInfo,
+  Progress,
   RejectedFile,
   Device,
   ScanProgress,
@@ -18,7 +19,7 @@ import type {
   VersionSummary,
 } from "./index";
 import { BackendError } from "./index";
-import { DOCUMENTS_CHANGED, SCAN_PROGRESS } from "./events";
+import { DOCUMENTS_CHANGED, DOCUMENTS_PROGRESS, SCAN_PROGRESS } from "./events";
 
 function isApiError(e: unknown): e is ApiError {
   return typeof e === "object" && e !== null && "code" in e && "message" in e;
@@ -85,5 +86,8 @@ export const tauriBackend: Backend = {
   },
   async onDocumentsChanged(handler: (batch: ChangeBatch) => void) {
     return listen<ChangeBatch>(DOCUMENTS_CHANGED, (event) => handler(event.payload));
+  },
+  async onProgress(handler: (progress: Progress[]) => void) {
+    return listen<Progress[]>(DOCUMENTS_PROGRESS, (event) => handler(event.payload));
   },
 };

@@ -1,9 +1,11 @@
-import type { Backend, ChangeBatch, DocumentRecord } from "../backend";
+import type { Backend, ChangeBatch, DocumentRecord, Progress } from "../backend";
 
 /** The document queue: loaded once, then kept current by change events. Newest first. */
 export class Queue {
   #byId = $state<Record<string, DocumentRecord>>({});
   loaded = $state(false);
+  /** Documents being processed, by id: the stage and how many pages of it are done. */
+  progress = $state<Record<string, Progress>>({});
 
   readonly documents = $derived(
     Object.values(this.#byId).sort((a, b) =>
@@ -16,9 +18,15 @@ export class Queue {
   /** Subscribes first, then loads, so no change between the two is lost. */
   async start(backend: Backend): Promise<() => void> {
     const unlisten = await backend.onDocumentsChanged((batch: ChangeBatch) => this.merge(batch.records));
+    const unlistenProgress = await backend.onProgress((all: Progress[]) => {
+      this.progress = Object.fromEntries(all.map((p) => [p.document_id, p]));
+    });
     this.merge(await backend.listDocuments());
     this.loaded = true;
-    return unlisten;
+    return () => {
+      unlisten();
+      unlistenProgress();
+    };
   }
 
   /** Takes the newer of what we have and what arrived, per document. */
