@@ -586,3 +586,92 @@ async fn a_hot_folder_added_in_the_window_imports_a_dropped_file() {
         "kept in countersign.toml"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_scan_shows_page_by_page_ocr_progress_on_its_card() {
+    let _window = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
+    let shots = shots_dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let pages = tmp.path().join("scan");
+    countersign_ocr::synth::generate_scan12(&pages).unwrap();
+    let scan = pages.join(countersign_ocr::synth::SCAN12_PDF);
+
+    let driver = start_driver(&data_dir, &shots.join("tauri-driver-progress.log"));
+    let client = connect(&driver, &data_dir).await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("[data-testid=import-button]"))
+        .await
+        .expect("the window is up");
+
+    // Another process imports the scan; the app's own worker reads it.
+    let ws = countersign_workflow::Workspace::open(&data_dir)
+        .await
+        .unwrap();
+    let imported = countersign_workflow::ingest_path(&ws, &scan, Source::Scanner, "e2e-test")
+        .await
+        .unwrap();
+    let id = imported.record.document_id;
+
+    // The card shows a bar that advances page by page while the pages are read.
+    let progress = format!("[data-document-id='{id}'] [data-testid=ocr-progress]");
+    let mut seen = Vec::new();
+    let first = eventually(
+        &client,
+        "the OCR progress bar on the card",
+        Duration::from_secs(120),
+        || async {
+            let bar = client.find(Locator::Css(&progress)).await.ok()?;
+            let stage = bar.attr("data-stage").await.ok()??;
+            let done: u32 = bar.attr("data-done").await.ok()??.parse().ok()?;
+            let total: u32 = bar.attr("data-total").await.ok()??.parse().ok()?;
+            (stage == "ocr" && done >= 1 && done < total).then_some((done, total))
+        },
+    )
+    .await;
+    assert_eq!(first.1, 12);
+    seen.push(first.0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::fs::write(
+        shots.join("queue-ocr-progress.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    let label = text_of(&client, &progress).await.unwrap_or_default();
+    assert!(label.contains("of 12"), "{label}");
+    let later = eventually(
+        &client,
+        "the bar to advance",
+        Duration::from_secs(120),
+        || async {
+            let bar = client.find(Locator::Css(&progress)).await.ok()?;
+            let done: u32 = bar.attr("data-done").await.ok()??.parse().ok()?;
+            (done > first.0).then_some(done)
+        },
+    )
+    .await;
+    seen.push(later);
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+
+    // When every page is read the bar goes and the document waits for review.
+    let status = eventually(
+        &client,
+        "the read document",
+        Duration::from_secs(180),
+        || async {
+            row_status(&client, "scan12.pdf")
+                .await
+                .filter(|s| s == Status::NeedsReview.as_str())
+        },
+    )
+    .await;
+    assert_eq!(status, "needs_review");
+    assert!(
+        client.find(Locator::Css(&progress)).await.is_err(),
+        "no bar once done"
+    );
+    client.close().await.unwrap();
+    drop(driver);
+}
