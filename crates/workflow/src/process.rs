@@ -40,7 +40,8 @@ pub enum Stage {
     /// `received → processing`.
     Start,
     /// Every page as an image at a known DPI, plus a thumbnail (derived blobs), decoded in a child
-    /// process; page by page, so a resumed job starts at the first page not stored yet.
+    /// process; page by page, so a resumed job starts at the first page not stored yet. Each
+    /// stored page goes straight to the OCR engines (the reading overlaps the rendering).
     Render,
     /// Text recognition of every page (Tesseract engine pool), each page stored as it finishes;
     /// then `ocr_complete` and, with no routing policy in this build yet, `needs_review` as
@@ -144,7 +145,7 @@ async fn run_stage(
                 .map_err(t)?;
             tx.commit().await.map_err(|e| t(e.into()))?;
         }
-        Stage::Render => render_pages(ws, job, id).await?,
+        Stage::Render => render_and_read(ws, job, id).await?,
         Stage::Ocr => recognize_pages(ws, job, id).await?,
     }
     Ok(())
@@ -152,7 +153,14 @@ async fn run_stage(
 
 /// Renders the pages not stored yet and stores each (image + thumbnail blobs, page row) as soon as
 /// it arrives, each in its own transaction.
-async fn render_pages(ws: &Workspace, job: &Job, id: DocumentId) -> Result<(), StageError> {
+///
+/// Each stored page is announced on `announce` (if given), for the reader to start on it.
+async fn render_pages(
+    ws: &Workspace,
+    job: &Job,
+    id: DocumentId,
+    announce: Option<tokio::sync::mpsc::UnboundedSender<PageRow>>,
+) -> Result<(), StageError> {
     let stage = Stage::Render;
     let store = ws.store();
     let t = |e: countersign_store::StoreError| StageError::transient(stage, e);
@@ -259,6 +267,10 @@ async fn render_pages(ws: &Workspace, job: &Job, id: DocumentId) -> Result<(), S
             .await
             .map_err(t)?;
         tx.commit().await.map_err(|e| t(e.into()))?;
+        if let Some(announce) = &announce {
+            // A reader that has stopped (it failed) is not the renderer's problem.
+            let _ = announce.send(row);
+        }
         stored += 1;
         info!(page = page.geometry.index + 1, "page stored");
     }
@@ -277,8 +289,8 @@ async fn render_pages(ws: &Workspace, job: &Job, id: DocumentId) -> Result<(), S
     Ok(())
 }
 
-/// Recognises the pages not recognised yet, storing each page's words as it finishes; then
-/// records the document's confidence and decision and moves it on.
+/// Recognises the pages not recognised yet (all rendered by now), then records the document's
+/// confidence and decision and moves it on.
 async fn recognize_pages(ws: &Workspace, job: &Job, id: DocumentId) -> Result<(), StageError> {
     let stage = Stage::Ocr;
     let store = ws.store();
@@ -296,119 +308,218 @@ async fn recognize_pages(ws: &Workspace, job: &Job, id: DocumentId) -> Result<()
             "the pages are not all rendered yet",
         ));
     }
-    let done: std::collections::BTreeSet<u32> = documents::ocr_pages(store.pool(), id, version)
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    drop(tx);
+    read_pages(ws, job, id, version, rx).await?;
+    finish_recognition(ws, job, id, version).await
+}
+
+/// Rendering and reading at once: each page goes to the engines as soon as it is stored, so the
+/// OCR of page 1 runs while page 2 is being rendered. Both stages stay resumable on their own.
+async fn render_and_read(ws: &Workspace, job: &Job, id: DocumentId) -> Result<(), StageError> {
+    let version = {
+        let mut conn = ws
+            .store()
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| StageError::transient(Stage::Render, e))?;
+        documents::get(&mut conn, id)
+            .await
+            .map_err(|e| StageError::transient(Stage::Render, e))?
+            .version
+    };
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (rendered, read) = tokio::join!(
+        render_pages(ws, job, id, Some(tx)),
+        read_pages(ws, job, id, version, rx)
+    );
+    rendered?;
+    read
+}
+
+/// Reads every page of `version` that has an image and no words yet — those stored already and
+/// those announced on `incoming` while rendering goes on — storing each page's words as it
+/// finishes. A few pages are in flight at a time (memory holds those, not the document).
+async fn read_pages(
+    ws: &Workspace,
+    job: &Job,
+    id: DocumentId,
+    version: u32,
+    mut incoming: tokio::sync::mpsc::UnboundedReceiver<PageRow>,
+) -> Result<(), StageError> {
+    let stage = Stage::Ocr;
+    let store = ws.store();
+    let t = |e: countersign_store::StoreError| StageError::transient(stage, e);
+    let mut done: std::collections::BTreeSet<u32> = documents::ocr_pages(store.pool(), id, version)
         .await
         .map_err(t)?
         .iter()
         .map(|r| r.index)
         .collect();
-    let todo: Vec<PageRow> = pages
-        .iter()
-        .filter(|p| !done.contains(&p.index))
-        .cloned()
-        .collect();
-
-    let mut stored_now = 0u32;
-    // Feed the pool a few pages at a time (memory holds a batch, not the document).
-    let batch_size = ws.ocr_pool().threads * 2;
-    for batch in todo.chunks(batch_size) {
-        let blobs = store.blobs().clone();
-        let batch = batch.to_vec();
-        let jobs = tokio::task::spawn_blocking(move || -> Result<Vec<PageJob>, StageError> {
-            batch
-                .iter()
-                .map(|p| {
-                    let key = p
-                        .image_blob
-                        .as_deref()
-                        .and_then(BlobKey::parse)
-                        .expect("checked above");
-                    let image = blobs
-                        .get(&key)
-                        .map_err(|e| StageError::transient(Stage::Ocr, e))?;
-                    Ok(PageJob {
-                        index: p.index,
-                        image,
-                        dpi: p.dpi,
-                        keep_straightened: true,
-                    })
-                })
-                .collect()
-        })
+    let mut rows: std::collections::BTreeMap<u32, PageRow> = std::collections::BTreeMap::new();
+    let mut pending: std::collections::VecDeque<PageRow> = std::collections::VecDeque::new();
+    for row in documents::page_rows(store.pool(), id, version)
         .await
-        .map_err(|e| StageError::transient(stage, e))??;
-        let results = ws.ocr_pool().recognize(jobs);
-        let received = tokio::task::spawn_blocking(move || results.iter().collect::<Vec<_>>())
-            .await
-            .map_err(|e| StageError::transient(stage, e))?;
-        for result in received {
-            let output = result
-                .map_err(|e| StageError::permanent(stage, "ocr_failed", e.to_string(), true))?;
-            let page = &output.page;
-            let json = serde_json::to_vec(page).expect("an OCR page serializes");
-            let raw = output.raw_tsv.clone().into_bytes();
-            let straightened = output.straightened.clone();
-            let blobs = store.blobs().clone();
-            let (key, raw_key, straightened) = tokio::task::spawn_blocking(move || {
-                let straightened = match straightened {
-                    Some(s) => Some((blobs.put(&s.png)?, blobs.put(&s.thumbnail_png)?)),
-                    None => None,
-                };
-                Ok::<_, std::io::Error>((blobs.put(&json)?, blobs.put(&raw)?, straightened))
-            })
-            .await
-            .map_err(|e| StageError::transient(stage, e))?
-            .map_err(|e| StageError::transient(stage, e))?;
-            let row = OcrPageRow {
-                index: page.index,
-                result_blob: key.to_string(),
-                raw_blob: Some(raw_key.to_string()),
-                engine: Some(countersign_ocr::engine::pipeline_id()),
-                mean_confidence: page.mean_confidence,
-                word_count: page.words.len() as u32,
-            };
-            let mut tx = store.write().await.map_err(t)?;
-            // A page turned upright or straightened becomes the version's page image (its words
-            // are placed on it), in the same transaction as the words.
-            if let Some((image, thumb)) = straightened {
-                let mut old = pages
-                    .iter()
-                    .find(|p| p.index == page.index)
-                    .cloned()
-                    .expect("the page was read from these rows");
-                old.image_blob = Some(image.to_string());
-                old.thumb_blob = Some(thumb.to_string());
-                old.width = page.width;
-                old.height = page.height;
-                documents::put_page(&mut tx, id, version, &old)
-                    .await
-                    .map_err(t)?;
-            }
-            documents::put_ocr_page(&mut tx, id, version, &row)
-                .await
-                .map_err(t)?;
-            tx.commit().await.map_err(|e| t(e.into()))?;
-            info!(
-                page = page.index + 1,
-                words = page.words.len(),
-                confidence = page.mean_confidence,
-                "page recognised"
-            );
-            stored_now += 1;
-            if std::env::var(PAUSE_AFTER_OCR_PAGES_ENV)
-                .ok()
-                .and_then(|n| n.parse().ok())
-                == Some(stored_now)
-            {
-                eprintln!(
-                    "paused after {stored_now} recognised pages of job {}",
-                    job.id
-                );
-                std::future::pending::<()>().await;
-            }
+        .map_err(t)?
+    {
+        if row.image_blob.is_some() && !done.contains(&row.index) {
+            pending.push_back(row);
         }
     }
 
+    // The engines answer on a blocking channel; a thread hands the answers to this task.
+    let (reply, results) = countersign_ocr::engine::Pool::results();
+    let (answers_tx, mut answers) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for r in results {
+            if answers_tx.send(r).is_err() {
+                break;
+            }
+        }
+    });
+    let limit = ws.ocr_pool().threads * 2;
+    let mut in_flight = 0usize;
+    let mut rendering = true;
+    let mut stored_now = 0u32;
+    loop {
+        while in_flight < limit {
+            let Some(row) = pending.pop_front() else {
+                break;
+            };
+            if done.contains(&row.index) || rows.contains_key(&row.index) {
+                continue;
+            }
+            let blobs = store.blobs().clone();
+            let key = row
+                .image_blob
+                .as_deref()
+                .and_then(BlobKey::parse)
+                .ok_or_else(|| {
+                    StageError::permanent(
+                        stage,
+                        "corrupt_record",
+                        "a page without its image",
+                        false,
+                    )
+                })?;
+            let image = tokio::task::spawn_blocking(move || blobs.get(&key))
+                .await
+                .map_err(|e| StageError::transient(stage, e))?
+                .map_err(|e| StageError::transient(stage, e))?;
+            let job = PageJob {
+                index: row.index,
+                image,
+                dpi: row.dpi,
+                keep_straightened: true,
+            };
+            rows.insert(row.index, row);
+            if !ws.ocr_pool().submit(job, &reply) {
+                return Err(StageError::transient(
+                    stage,
+                    "the OCR engines are shutting down",
+                ));
+            }
+            in_flight += 1;
+        }
+        if in_flight == 0 && !rendering && pending.is_empty() {
+            break;
+        }
+        tokio::select! {
+            row = incoming.recv(), if rendering => match row {
+                Some(row) => pending.push_back(row),
+                None => rendering = false,
+            },
+            answer = answers.recv(), if in_flight > 0 => {
+                in_flight -= 1;
+                let output = answer
+                    .ok_or_else(|| StageError::transient(stage, "the OCR engines stopped"))?
+                    .map_err(|e| StageError::permanent(stage, "ocr_failed", e.to_string(), true))?;
+                let index = output.page.index;
+                let row = rows.remove(&index).expect("a page we submitted");
+                store_page(ws, id, version, row, output).await?;
+                done.insert(index);
+                stored_now += 1;
+                if std::env::var(PAUSE_AFTER_OCR_PAGES_ENV).ok().and_then(|n| n.parse().ok())
+                    == Some(stored_now)
+                {
+                    eprintln!("paused after {stored_now} recognised pages of job {}", job.id);
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Stores one page's words (normalised + raw) and, when orientation or deskew changed it, the
+/// straightened page image in place of the old one — in one transaction.
+async fn store_page(
+    ws: &Workspace,
+    id: DocumentId,
+    version: u32,
+    mut row: PageRow,
+    output: countersign_ocr::engine::PageOutput,
+) -> Result<(), StageError> {
+    let stage = Stage::Ocr;
+    let store = ws.store();
+    let t = |e: countersign_store::StoreError| StageError::transient(stage, e);
+    let page = &output.page;
+    let json = serde_json::to_vec(page).expect("an OCR page serializes");
+    let raw = output.raw_tsv.clone().into_bytes();
+    let straightened = output.straightened.clone();
+    let blobs = store.blobs().clone();
+    let (key, raw_key, straightened) = tokio::task::spawn_blocking(move || {
+        let straightened = match straightened {
+            Some(s) => Some((blobs.put(&s.png)?, blobs.put(&s.thumbnail_png)?)),
+            None => None,
+        };
+        Ok::<_, std::io::Error>((blobs.put(&json)?, blobs.put(&raw)?, straightened))
+    })
+    .await
+    .map_err(|e| StageError::transient(stage, e))?
+    .map_err(|e| StageError::transient(stage, e))?;
+    let ocr_row = OcrPageRow {
+        index: page.index,
+        result_blob: key.to_string(),
+        raw_blob: Some(raw_key.to_string()),
+        engine: Some(countersign_ocr::engine::pipeline_id()),
+        mean_confidence: page.mean_confidence,
+        word_count: page.words.len() as u32,
+    };
+    let mut tx = store.write().await.map_err(t)?;
+    if let Some((image, thumb)) = straightened {
+        row.image_blob = Some(image.to_string());
+        row.thumb_blob = Some(thumb.to_string());
+        row.width = page.width;
+        row.height = page.height;
+        documents::put_page(&mut tx, id, version, &row)
+            .await
+            .map_err(t)?;
+    }
+    documents::put_ocr_page(&mut tx, id, version, &ocr_row)
+        .await
+        .map_err(t)?;
+    tx.commit().await.map_err(|e| t(e.into()))?;
+    info!(
+        page = page.index + 1,
+        words = page.words.len(),
+        confidence = page.mean_confidence,
+        "page recognised"
+    );
+    Ok(())
+}
+
+/// The document's confidence and decision once every page is read; then `ocr_complete` and on.
+async fn finish_recognition(
+    ws: &Workspace,
+    job: &Job,
+    id: DocumentId,
+    version: u32,
+) -> Result<(), StageError> {
+    let stage = Stage::Ocr;
+    let store = ws.store();
+    let t = |e: countersign_store::StoreError| StageError::transient(stage, e);
     // The document's confidence: the mean over all its words.
     let rows = documents::ocr_pages(store.pool(), id, version)
         .await
