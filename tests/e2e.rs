@@ -240,18 +240,18 @@ async fn import_a_file_in_the_real_window_and_see_the_queue_update_live() {
     )
     .await;
     assert!(
-        ["received", "processing", "ocr_complete", "needs_review"].contains(&status.as_str()),
+        ["received", "processing", "ocr_complete", "quarantined"].contains(&status.as_str()),
         "unexpected status {status}"
     );
 
-    // The app's background worker renders and recognises it, and the row follows by itself; with
-    // no routing policy yet the document waits for a person (`needs_review`).
+    // The app's background worker renders, recognises and routes it, and the row follows by
+    // itself; a page of bars has no text, so it is quarantined (`quarantined`).
     eventually(
         &client,
         "the worker's status change to reach the row",
         Duration::from_secs(30),
         || async {
-            (row_status(&client, "signed-nda-acme.png").await.as_deref() == Some("needs_review"))
+            (row_status(&client, "signed-nda-acme.png").await.as_deref() == Some("quarantined"))
                 .then_some(())
         },
     )
@@ -308,7 +308,7 @@ async fn import_a_file_in_the_real_window_and_see_the_queue_update_live() {
     let by_name = |n: &str| all.iter().find(|r| r.file_name == n).unwrap().clone();
     assert_eq!(by_name("signed-nda-acme.png").checksum, sha256_hex(&signed));
     assert_eq!(by_name("signed-nda-acme.png").source, Source::Upload);
-    assert_eq!(by_name("signed-nda-acme.png").status, Status::NeedsReview);
+    assert_eq!(by_name("signed-nda-acme.png").status, Status::Quarantined);
     assert_eq!(
         by_name("invoice-0042.png").document_id,
         outside.record.document_id

@@ -12,6 +12,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 mod eval;
+mod eval_route;
+mod gen_docs;
 mod progress;
 mod scan;
 mod watch;
@@ -97,6 +99,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The routing policy.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Run background jobs (processing) in this process.
     Work {
         /// Stop once no job is queued or running.
@@ -116,6 +123,13 @@ enum Command {
         #[command(subcommand)]
         command: eval::EvalCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy file (default: the configured one, which is installed if valid) and say
+    /// which policy is in force; exits non-zero naming the file and line of the first problem.
+    Check { file: Option<PathBuf> },
 }
 
 #[derive(Subcommand)]
@@ -429,6 +443,40 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
             }
             if out.json {
                 out.line(&written);
+            }
+        }
+        Command::Policy {
+            command: PolicyCommand::Check { file },
+        } => {
+            if let Some(file) = file {
+                let policy = countersign_workflow::policy::check_file(&file)?;
+                let summary = serde_json::json!({
+                    "ok": true,
+                    "origin": policy.origin(),
+                    "fingerprint": policy.fingerprint(),
+                    "types": policy.types.keys().collect::<Vec<_>>(),
+                });
+                if out.json {
+                    out.line(&summary);
+                } else {
+                    println!("{} is valid ({} types)", file.display(), policy.types.len());
+                }
+            } else {
+                let state = countersign_workflow::policy::load(&ws).await?;
+                if let Some(problem) = state.problem {
+                    return Err(problem);
+                }
+                let summary = serde_json::json!({
+                    "ok": true,
+                    "origin": state.origin,
+                    "fingerprint": state.fingerprint,
+                    "types": state.policy.types.keys().collect::<Vec<_>>(),
+                });
+                if out.json {
+                    out.line(&summary);
+                } else {
+                    println!("policy in force: {} ({})", state.origin, &state.fingerprint[..12]);
+                }
             }
         }
         Command::Audit {

@@ -266,10 +266,18 @@ fn ingest_wait_returns_once_the_document_has_settled() {
     let env = Env::new();
     let record = ingest(&env, &env.input("page.png", &png(120, 80, 3)), &["--wait"]);
 
-    // Rendered, recognised, and (no routing policy yet) left for a person as `unclassified`.
-    assert_eq!(record["status"], "needs_review", "{record}");
+    // Rendered, recognised and routed: a page of bars has no text, so it is quarantined as
+    // `unclassified`, saying why.
+    assert_eq!(record["status"], "quarantined", "{record}");
     assert_eq!(record["document_type"], "unclassified", "{record}");
-    assert_eq!(record["decision"]["action"], "review", "{record}");
+    assert_eq!(record["decision"]["action"], "quarantine", "{record}");
+    assert!(
+        record["decision"]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("no text"),
+        "{record}"
+    );
     assert!(record["failure"].is_null(), "{record}");
     assert_eq!(record["page_count"], 1, "{record}");
     let id = record["document_id"].as_str().unwrap();
@@ -290,7 +298,7 @@ fn ingest_wait_returns_once_the_document_has_settled() {
 #[test]
 fn list_prints_one_line_per_document_newest_first_and_filters_by_status() {
     let env = Env::new();
-    // The first is processed to the end (needs_review: no routing policy yet); the others stay
+    // The first is processed to the end (quarantined: a page without text); the others stay
     // `received`.
     let first = ingest(&env, &env.input("1.png", &png(20, 20, 1)), &["--wait"]);
     let second = ingest(&env, &env.input("2.png", &png(20, 20, 2)), &[]);
@@ -313,9 +321,9 @@ fn list_prints_one_line_per_document_newest_first_and_filters_by_status() {
         }
     }
 
-    let review = json_lines(&env.run(&["list", "--status", "needs_review", "--json"]));
+    let review = json_lines(&env.run(&["list", "--status", "quarantined", "--json"]));
     assert_eq!(ids(&review), vec![id(&first)]);
-    assert_eq!(review[0]["status"], "needs_review");
+    assert_eq!(review[0]["status"], "quarantined");
     let received = json_lines(&env.run(&["list", "--status", "received", "--json"]));
     assert_eq!(ids(&received), vec![id(&third), id(&second)]);
     let routed = env.run(&["list", "--status", "routed", "--json"]);

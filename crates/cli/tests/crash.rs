@@ -134,20 +134,13 @@ fn a_worker_killed_after_a_stage_is_resumed_without_redoing_it() {
 
     // The job finished on its second attempt, each stage committed exactly once.
     assert_eq!(job("state, attempts"), "done|2");
-    // `render` and `start` keep their original rows (not redone); `ocr` is added by the second worker.
+    // `render` and `start` keep their original rows (not redone); `ocr` and `route` are added
+    // by the second worker.
     let steps_after = env.sql(&steps_sql);
-    let kept: Vec<&str> = steps_after
-        .lines()
-        .filter(|l| !l.starts_with("ocr|"))
-        .collect();
+    let later = |l: &&str| l.starts_with("ocr|") || l.starts_with("route|");
+    let kept: Vec<&str> = steps_after.lines().filter(|l| !later(l)).collect();
     assert_eq!(kept.join("\n"), steps_before, "no stage re-recorded");
-    assert_eq!(
-        steps_after
-            .lines()
-            .filter(|l| l.starts_with("ocr|"))
-            .count(),
-        1
-    );
+    assert_eq!(steps_after.lines().filter(later).count(), 2);
     assert_eq!(
         env.sql(&format!(
             "SELECT COUNT(*) FROM ocr_pages WHERE document_id = '{id}'"
@@ -162,16 +155,16 @@ fn a_worker_killed_after_a_stage_is_resumed_without_redoing_it() {
         "1"
     );
     // One audit entry per transition, in order and nothing else: ingest, received→processing,
-    // processing→ocr_complete, ocr_complete→needs_review (unclassified: no routing policy yet).
+    // processing→ocr_complete, ocr_complete→quarantined (a page of bars has no text).
     assert_eq!(
         env.sql(&format!(
             "SELECT quote(from_status) || '>' || to_status FROM audit_log \
              WHERE document_id = '{id}' ORDER BY seq"
         )),
-        "NULL>received\n'received'>processing\n'processing'>ocr_complete\n'ocr_complete'>needs_review"
+        "NULL>received\n'received'>processing\n'processing'>ocr_complete\n'ocr_complete'>quarantined"
     );
     let shown = one_json_line(&env.run(&["show", &id, "--json"]));
-    assert_eq!(shown["status"], "needs_review");
+    assert_eq!(shown["status"], "quarantined");
     assert_eq!(shown["document_type"], "unclassified");
     assert_eq!(shown["page_count"], 1);
 

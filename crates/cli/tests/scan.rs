@@ -69,8 +69,8 @@ fn scan_of_two_pages_with_wait_prints_one_settled_multi_page_tiff_record() {
         record["page_count"], 2,
         "the worker counted the TIFF's pages: {record}"
     );
-    // Rendered and recognised; with no routing policy yet it waits for a person.
-    assert_eq!(record["status"], "needs_review", "{record}");
+    // Rendered, recognised and routed: SANE's test pattern has no text, so it is quarantined.
+    assert_eq!(record["status"], "quarantined", "{record}");
     assert_eq!(record["document_type"], "unclassified");
     let name = record["file_name"].as_str().unwrap();
     let stamp = name

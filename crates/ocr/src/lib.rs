@@ -11,4 +11,5 @@ pub mod lept;
 pub mod omp;
 pub mod pdf;
 pub mod synth;
+pub mod typeset;
 pub mod preprocess;

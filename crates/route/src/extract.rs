@@ -73,10 +73,22 @@ pub(crate) fn extract_for_type(
 fn extract_one(ext: &FieldExtractor, order: DateOrder, doc: &DocView) -> Option<Field> {
     for label in &ext.labels {
         let toks = normalize::tokens(label);
-        for page in &doc.pages {
+        // A total is written last: for amounts the last occurrence of a label is tried first
+        // ("Total" heading a table column comes before the "Total" of the order).
+        let amount = ext.kind == FieldKind::Amount;
+        let pages: Vec<&PageView> = if amount {
+            doc.pages.iter().rev().collect()
+        } else {
+            doc.pages.iter().collect()
+        };
+        for page in pages {
             // Labels match exactly (after case and punctuation): a fuzzy "Employee" would also
             // be "Employer". OCR slips in labels cost a review, never a wrong value.
-            for occ in page.find_phrase(&toks, false) {
+            let mut occurrences = page.find_phrase(&toks, false);
+            if amount {
+                occurrences.sort_by_key(|occ| std::cmp::Reverse(page.bbox_of(occ)[1]));
+            }
+            for occ in occurrences {
                 if let Some(f) = from_right(page, &occ, ext, order)
                     .or_else(|| from_below(page, &occ, ext, order))
                 {
@@ -182,6 +194,14 @@ fn from_right(
             if !colon_after && gap <= 2 * label_height(page, occ) {
                 return None;
             }
+            // A heading row of a form ("EMPLOYEE NAME   EMPLOYEE ID", values on the row below):
+            // without a colon, capitals on either side of the gap are headings, not a value.
+            if !colon_after
+                && (all_capitals(page, occ) || all_capitals(page, &runs[0]))
+                && from_below(page, occ, ext, order).is_some()
+            {
+                return None;
+            }
             text_value(page, &runs[0], ext, order)
         }
         FieldKind::Amount => {
@@ -208,6 +228,13 @@ fn from_below(
         FieldKind::Name | FieldKind::Text => text_value(page, run, ext, order),
         _ => scan_values(page, until_label(page, run), ext, order),
     }
+}
+
+/// Whether some words are written in capitals only (at least two letters, no lower case).
+fn all_capitals(page: &PageView, words: &[usize]) -> bool {
+    let text = page.join(words);
+    text.chars().filter(|c| c.is_alphabetic()).count() >= 2
+        && !text.chars().any(char::is_lowercase)
 }
 
 /// The words before the next label ("INV-1042 Date: 01/05/2024" → "INV-1042").
@@ -505,6 +532,81 @@ mod tests {
         assert_eq!(fields["po_number"].bbox, [0; 4]);
         assert_eq!(fields["vendor_name"].value, "Initech LLC");
         assert!((fields["vendor_name"].confidence - 0.9).abs() < 1e-9);
+    }
+
+    #[test]
+    fn heading_rows_have_their_values_below() {
+        // Regression: "EMPLOYEE ID" (the next heading) was read as the employee's name.
+        let p = default_policy();
+        let form = page(0)
+            .line(100, &[(100, "EMPLOYEE NAME"), (900, "EMPLOYEE ID")])
+            .line(140, &[(100, "Yuki Novak"), (900, "E-40417")])
+            .build();
+        let f = extract_field(&p, "employee_name", &[form]).unwrap();
+        assert_eq!(f.value, "Yuki Novak");
+        let po = page(0)
+            .line(100, &[(100, "Vendor"), (900, "SHIP TO")])
+            .line(140, &[(100, "Northwind Software Co."), (900, "Plant 4")])
+            .build();
+        assert_eq!(
+            extract_field(&p, "vendor_name", &[po]).unwrap().value,
+            "Northwind Software Co."
+        );
+        // A value in capitals after a label with a colon is still the value.
+        let caps = page(0)
+            .line(100, &[(100, "Vendor:"), (900, "ACME TOOLING LLC")])
+            .line(140, &[(100, "Ship To:"), (900, "Plant 4")])
+            .build();
+        assert_eq!(
+            extract_field(&p, "vendor_name", &[caps]).unwrap().value,
+            "ACME TOOLING LLC"
+        );
+    }
+
+    #[test]
+    fn amounts_take_the_last_total() {
+        // Regression: the "Total" heading of a table column gave the first line's amount.
+        let p = default_policy();
+        let po = page(0)
+            .line(300, &[(100, "Description"), (900, "Qty"), (1200, "Total")])
+            .line(340, &[(100, "Hex bolts"), (900, "3"), (1200, "$14,794.75")])
+            .line(380, &[(100, "Washers"), (900, "9"), (1200, "$23,042.25")])
+            .line(440, &[(1000, "Total:"), (1200, "$37,837.00")])
+            .build();
+        assert_eq!(
+            extract_field(&p, "total_amount", &[po]).unwrap().value,
+            "37837.00"
+        );
+    }
+
+    #[test]
+    fn agreement_dates_and_parties_in_running_text() {
+        let p = default_policy();
+        // Regression: a party's name wrapped onto the next line was cut at the line end, and
+        // "19th" was taken for a year.
+        let nda = page(0)
+            .line(100, &[(100, "THIS AGREEMENT is made effective on the 19th day of October, 2023 between Summit Peak Packaging")])
+            .line(130, &[(100, "Corporation, with offices at 6327 Park Avenue (the \"Discloser\"), and Riverton")])
+            .line(160, &[(100, "Facilities GmbH (the \"Recipient\").")])
+            .build();
+        let fields = extract_fields(&p, "nda", &[nda]);
+        assert_eq!(fields["effective_date"].value, "2023-10-19");
+        assert_eq!(fields["party_a"].value, "Summit Peak Packaging Corporation");
+        assert_eq!(fields["party_b"].value, "Riverton Facilities GmbH");
+        // "entered into as of DATE (the "Effective Date")": the date comes before its name.
+        for (text, want) in [
+            ("This Agreement is entered into as of March 5, 2025 (the \"Effective Date\") by and between", "2025-03-05"),
+            ("Signed on 12/01/2024 and entered into as of the 3rd day of June, 2024.", "2024-06-03"),
+            ("Agreement dated 5 March 2025 between the parties", "2025-03-05"),
+            ("which starts on 2025-04-01 (the Effective Date).", "2025-04-01"),
+        ] {
+            let doc = page(0).line(100, &[(100, text)]).build();
+            assert_eq!(
+                extract_field(&p, "effective_date", &[doc]).map(|f| f.value).as_deref(),
+                Some(want),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -160,7 +160,8 @@ pub fn date(text: &str, order: DateOrder) -> Option<String> {
         .map(|(_, t)| *t)
         .collect();
     // The year is the four-digit number; otherwise the last one ("2 Jan 24").
-    let (day_tok, year_tok) = if rest[0].len() == 4 {
+    // ("19th" has four characters too: a year is four digits.)
+    let (day_tok, year_tok) = if rest[0].len() == 4 && rest[0].chars().all(|c| c.is_ascii_digit()) {
         (rest[1], rest[0])
     } else {
         (rest[0], rest[1])
@@ -390,6 +391,9 @@ mod tests {
             ("2 Jan 2024", "2024-01-02"),
             ("2nd of January", ""),
             ("the 2nd day of January, 2024", "2024-01-02"),
+            // Regression: a two-digit ordinal ("19th") was taken for a four-digit year.
+            ("19th day of October, 2023", "2023-10-19"),
+            ("the 15th of June 2025", "2025-06-15"),
             ("02-Jan-24", "2024-01-02"),
             ("Tuesday, January 2, 2024", "2024-01-02"),
             ("Sept 30, 2023", "2023-09-30"),

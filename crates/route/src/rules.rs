@@ -104,6 +104,16 @@ fn evaluate_type(
         }
     }
     for phrase in &rules.fuzzy {
+        // A fuzzy phrase is there for OCR slips: found exactly as an `any` phrase, it has
+        // already scored, and one phrase is one piece of evidence.
+        let key = normalize::tokens(phrase);
+        if rules
+            .any
+            .iter()
+            .any(|a| normalize::tokens(a) == key && contains(hay, a))
+        {
+            continue;
+        }
         if let Some((sim, seen)) = fuzzy_find(tokens, phrase, policy.thresholds.fuzzy_similarity) {
             points += PHRASE_POINTS;
             if sim >= 1.0 {
@@ -310,6 +320,24 @@ mod tests {
             inv.evidence
         );
         assert!(!inv.evidence.iter().any(|e| e.contains("remit")));
+    }
+
+    #[test]
+    fn a_phrase_found_exactly_scores_once() {
+        // Regression: "amount due" in `any` and in `fuzzy` scored two points for one phrase,
+        // which made a utility bill a (weak) invoice.
+        let p = policy("any = [\"amount due\"]\nfuzzy = [\"amount due\"]");
+        let bill = page(0)
+            .line(100, &[(100, "Electric Company statement")])
+            .line(300, &[(100, "Amount due: $98.10")])
+            .build();
+        let m = &match_rules(&p, &[bill])[0];
+        assert_eq!(m.points, 1, "{:?}", m.evidence);
+        // Misread, the fuzzy phrase still finds it.
+        let misread = page(0).line(300, &[(100, "Amcunt due: $98.10")]).build();
+        let m = &match_rules(&p, &[misread])[0];
+        assert_eq!(m.points, 1, "{:?}", m.evidence);
+        assert!(m.evidence[0].starts_with("fuzzy"), "{:?}", m.evidence);
     }
 
     #[test]

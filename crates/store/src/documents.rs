@@ -546,6 +546,133 @@ pub async fn set_recognition(
     Ok(())
 }
 
+/// What routing decided for a version (the record's classification, decision, route, fields).
+#[derive(Clone, Debug)]
+pub struct Routing<'a> {
+    pub ocr_confidence: f64,
+    pub document_type: &'a str,
+    pub classification_confidence: f64,
+    pub decision: &'a countersign_core::Decision,
+    pub route: Option<&'a str>,
+    pub fields: &'a std::collections::BTreeMap<String, countersign_core::Field>,
+    pub department: Option<&'a str>,
+    pub policy_tags: &'a [String],
+    pub retention_class: Option<&'a str>,
+    /// The whole outcome as JSON (evidence, scores, signature lines, recipients, anchors).
+    pub outcome: &'a serde_json::Value,
+}
+
+pub async fn set_routing(
+    conn: &mut SqliteConnection,
+    id: DocumentId,
+    version: u32,
+    r: &Routing<'_>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE versions SET ocr_confidence = ?, document_type = ?, classification_confidence = ?, decision = ?,
+            route = ?, fields = ?, department = ?, policy_tags = ?, retention_class = ?, routing = ?, updated_at = ?
+         WHERE document_id = ? AND version = ?",
+    )
+    .bind(r.ocr_confidence)
+    .bind(r.document_type)
+    .bind(r.classification_confidence)
+    .bind(serde_json::to_string(r.decision).expect("decision serializes"))
+    .bind(r.route)
+    .bind(serde_json::to_string(r.fields).expect("fields serialize"))
+    .bind(r.department)
+    .bind(serde_json::to_string(r.policy_tags).expect("tags serialize"))
+    .bind(r.retention_class)
+    .bind(r.outcome.to_string())
+    .bind(time::fmt(&time::now()))
+    .bind(id.to_string())
+    .bind(version as i64)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The routing outcome stored with a version (JSON), if it was routed.
+pub async fn routing(
+    pool: &SqlitePool,
+    id: DocumentId,
+    version: u32,
+) -> Result<Option<serde_json::Value>> {
+    let row = sqlx::query("SELECT routing FROM versions WHERE document_id = ? AND version = ?")
+        .bind(id.to_string())
+        .bind(version as i64)
+        .fetch_optional(pool)
+        .await?;
+    match row.and_then(|r| r.get::<Option<String>, _>("routing")) {
+        Some(text) => Ok(Some(
+            serde_json::from_str(&text).map_err(|e| corrupt("routing", e))?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// A routing policy as stored (the newest is the one in force).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PolicyRow {
+    pub fingerprint: String,
+    pub origin: String,
+    pub text: String,
+}
+
+pub async fn current_policy(pool: &SqlitePool) -> Result<Option<PolicyRow>> {
+    let row =
+        sqlx::query("SELECT fingerprint, origin, text FROM policies ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|r| PolicyRow {
+        fingerprint: r.get("fingerprint"),
+        origin: r.get("origin"),
+        text: r.get("text"),
+    }))
+}
+
+/// Makes a validated policy the one in force (a no-op if it already is); with an audit entry.
+pub async fn install_policy(
+    conn: &mut SqliteConnection,
+    policy: &PolicyRow,
+    actor: &str,
+) -> Result<bool> {
+    let current: Option<String> =
+        sqlx::query_scalar("SELECT fingerprint FROM policies ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    if current.as_deref() == Some(policy.fingerprint.as_str()) {
+        return Ok(false);
+    }
+    let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM policies")
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO policies (fingerprint, origin, text, installed_at, seq) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (fingerprint) DO UPDATE SET seq = excluded.seq, installed_at = excluded.installed_at, origin = excluded.origin",
+    )
+    .bind(&policy.fingerprint)
+    .bind(&policy.origin)
+    .bind(&policy.text)
+    .bind(time::fmt(&time::now()))
+    .bind(seq)
+    .execute(&mut *conn)
+    .await?;
+    audit::append(
+        conn,
+        NewEntry {
+            document_id: None,
+            version: None,
+            actor: actor.to_owned(),
+            action: "policy_installed".into(),
+            from_status: None,
+            to_status: None,
+            detail: serde_json::json!({ "fingerprint": policy.fingerprint, "origin": policy.origin }),
+        },
+    )
+    .await?;
+    Ok(true)
+}
+
 /// How far processing of a document's current version has got (documents in `processing` only).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProgressRow {

@@ -32,6 +32,8 @@ pub enum ErrorCode {
     /// that is being sent for signature).
     InvalidState,
     InvalidConfig,
+    /// The routing policy file is invalid; the message names the file and line.
+    InvalidPolicy,
     DataDirUnusable,
     /// A part this machine needs is missing (e.g. PDFium); the message says how to install it.
     EngineUnavailable,
@@ -70,6 +72,7 @@ impl ErrorCode {
             ErrorCode::InvalidArgument => "invalid_argument",
             ErrorCode::InvalidState => "invalid_state",
             ErrorCode::InvalidConfig => "invalid_config",
+            ErrorCode::InvalidPolicy => "invalid_policy",
             ErrorCode::DataDirUnusable => "data_dir_unusable",
             ErrorCode::EngineUnavailable => "engine_unavailable",
             ErrorCode::ScannerUnavailable => "scanner_unavailable",

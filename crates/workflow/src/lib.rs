@@ -19,6 +19,7 @@ mod ingest;
 pub mod logging;
 mod ocr_only;
 pub mod pages;
+pub mod policy;
 pub mod process;
 mod query;
 pub mod rejected;

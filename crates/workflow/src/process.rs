@@ -7,7 +7,7 @@
 use crate::{Error, Workspace};
 use countersign_capture::isolate::PageFiles;
 use countersign_capture::CaptureError;
-use countersign_core::{DocumentId, Failure, Status};
+use countersign_core::{DecisionAction, DocumentId, Failure, OcrPage, Status};
 use countersign_ocr::engine::PageJob;
 use countersign_store::documents::{OcrPageRow, PageRow};
 use countersign_store::jobs::{self, Job, NewJob};
@@ -44,12 +44,14 @@ pub enum Stage {
     /// stored page goes straight to the OCR engines (the reading overlaps the rendering).
     Render,
     /// Text recognition of every page (Tesseract engine pool), each page stored as it finishes;
-    /// then `ocr_complete` and, with no routing policy in this build yet, `needs_review` as
-    /// `unclassified` (which is never auto-routed).
+    /// then `ocr_complete`.
     Ocr,
+    /// Classification, field extraction and the decision under the routing policy in force:
+    /// `routed`, `needs_review` or `quarantined`, with reasons.
+    Route,
 }
 
-pub const STAGES: [Stage; 3] = [Stage::Start, Stage::Render, Stage::Ocr];
+pub const STAGES: [Stage; 4] = [Stage::Start, Stage::Render, Stage::Ocr, Stage::Route];
 
 impl Stage {
     pub fn name(self) -> &'static str {
@@ -57,6 +59,7 @@ impl Stage {
             Stage::Start => "start",
             Stage::Render => "render",
             Stage::Ocr => "ocr",
+            Stage::Route => "route",
         }
     }
 }
@@ -147,6 +150,7 @@ async fn run_stage(
         }
         Stage::Render => render_and_read(ws, job, id).await?,
         Stage::Ocr => recognize_pages(ws, job, id).await?,
+        Stage::Route => route_document(ws, job, id).await?,
     }
     Ok(())
 }
@@ -533,48 +537,118 @@ async fn finish_recognition(
             .sum::<f64>()
             / words as f64
     };
-    let mut reasons =
-        vec!["unclassified: no routing policy is installed yet, so a person decides".to_owned()];
-    if words == 0 {
-        reasons.push("no text was recognised".into());
-    }
-    let decision = countersign_core::Decision {
-        action: countersign_core::DecisionAction::Review,
-        reasons,
-    };
     let mut tx = store.write().await.map_err(t)?;
-    documents::set_recognition(&mut tx, id, version, confidence, "unclassified", &decision)
+    let pending = countersign_core::Decision {
+        action: DecisionAction::Review,
+        reasons: vec!["not routed yet".into()],
+    };
+    documents::set_recognition(&mut tx, id, version, confidence, "unclassified", &pending)
         .await
         .map_err(t)?;
     let detail =
         serde_json::json!({ "job_id": job.id.0, "words": words, "ocr_confidence": confidence });
-    let invalid = |e: countersign_store::StoreError| {
-        StageError::permanent(stage, "invalid_state", e.to_string(), false)
-    };
-    documents::transition(
-        &mut tx,
-        id,
-        Status::OcrComplete,
-        "worker",
-        None,
-        detail.clone(),
-    )
-    .await
-    .map_err(invalid)?;
-    documents::transition(
-        &mut tx,
-        id,
-        Status::NeedsReview,
-        "worker",
-        None,
-        serde_json::json!({ "decision": decision }),
-    )
-    .await
-    .map_err(invalid)?;
+    documents::transition(&mut tx, id, Status::OcrComplete, "worker", None, detail)
+        .await
+        .map_err(|e| StageError::permanent(stage, "invalid_state", e.to_string(), false))?;
     jobs::mark_step(&mut tx, job.id, stage.name())
         .await
         .map_err(t)?;
     tx.commit().await.map_err(|e| t(e.into()))?;
+    Ok(())
+}
+
+/// Classifies the read document, extracts its fields and decides: `routed` (auto-route),
+/// `needs_review` or `quarantined`, with the reasons, under the routing policy in force.
+async fn route_document(ws: &Workspace, job: &Job, id: DocumentId) -> Result<(), StageError> {
+    let stage = Stage::Route;
+    let store = ws.store();
+    let t = |e: countersign_store::StoreError| StageError::transient(stage, e);
+    let mut conn = store.pool().acquire().await.map_err(|e| t(e.into()))?;
+    let record = documents::get(&mut conn, id).await.map_err(t)?;
+    drop(conn);
+    let version = record.version;
+    let rows = documents::ocr_pages(store.pool(), id, version)
+        .await
+        .map_err(t)?;
+    let blobs = store.blobs().clone();
+    let pages = tokio::task::spawn_blocking(move || -> Result<Vec<OcrPage>, StageError> {
+        rows.iter()
+            .map(|r| {
+                let key = BlobKey::parse(&r.result_blob).ok_or_else(|| {
+                    StageError::permanent(
+                        Stage::Route,
+                        "corrupt_record",
+                        "a bad OCR blob key",
+                        false,
+                    )
+                })?;
+                let bytes = blobs
+                    .get(&key)
+                    .map_err(|e| StageError::transient(Stage::Route, e))?;
+                serde_json::from_slice(&bytes).map_err(|e| {
+                    StageError::permanent(Stage::Route, "corrupt_record", e.to_string(), false)
+                })
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| StageError::transient(stage, e))??;
+    let policy = crate::policy::load(ws)
+        .await
+        .map_err(|e| StageError::transient(stage, e))?;
+    let outcome = countersign_route::route(&policy.policy, &pages, None);
+    let target = match outcome.decision.action {
+        DecisionAction::AutoRoute => Status::Routed,
+        DecisionAction::Review => Status::NeedsReview,
+        DecisionAction::Quarantine => Status::Quarantined,
+    };
+    let outcome_json = serde_json::to_value(&outcome).expect("a routing outcome serializes");
+    let mut tx = store.write().await.map_err(t)?;
+    documents::set_routing(
+        &mut tx,
+        id,
+        version,
+        &documents::Routing {
+            ocr_confidence: record.ocr_confidence.unwrap_or(0.0),
+            document_type: &outcome.document_type,
+            classification_confidence: outcome.classification_confidence,
+            decision: &outcome.decision,
+            route: outcome.route.as_deref(),
+            fields: &outcome.fields,
+            department: outcome.department.as_deref(),
+            policy_tags: &outcome.policy_tags,
+            retention_class: outcome.retention_class.as_deref(),
+            outcome: &outcome_json,
+        },
+    )
+    .await
+    .map_err(t)?;
+    documents::transition(
+        &mut tx,
+        id,
+        target,
+        "worker",
+        None,
+        serde_json::json!({
+            "job_id": job.id.0,
+            "document_type": outcome.document_type,
+            "classification_confidence": outcome.classification_confidence,
+            "decision": outcome.decision,
+            "route": outcome.route,
+            "policy": policy.fingerprint,
+        }),
+    )
+    .await
+    .map_err(|e| StageError::permanent(stage, "invalid_state", e.to_string(), false))?;
+    jobs::mark_step(&mut tx, job.id, stage.name())
+        .await
+        .map_err(t)?;
+    tx.commit().await.map_err(|e| t(e.into()))?;
+    info!(
+        document_type = %outcome.document_type,
+        action = ?outcome.decision.action,
+        "document routed"
+    );
     Ok(())
 }
 
