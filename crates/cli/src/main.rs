@@ -83,6 +83,9 @@ enum Command {
     /// Read a document's pages again with the current OCR pipeline, as a new version.
     Reprocess {
         id: String,
+        /// Keep the words; only decide the routing again (e.g. after a policy change).
+        #[arg(long)]
+        route_only: bool,
         /// Return only when processing has settled.
         #[arg(long)]
         wait: bool,
@@ -395,11 +398,15 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
         Command::Ocr { .. } | Command::Eval { .. } => {
             unreachable!("handled before the data dir is opened")
         }
-        Command::Reprocess { id, wait } => {
+        Command::Reprocess {
+            id,
+            route_only,
+            wait,
+        } => {
             let id: DocumentId = id.parse().map_err(|e: countersign_core::ParseIdError| {
                 Error::new(ErrorCode::InvalidArgument, e.to_string())
             })?;
-            let record = countersign_workflow::pages::reprocess(&ws, id, &actor()).await?;
+            let record = countersign_workflow::pages::reprocess(&ws, id, route_only, &actor()).await?;
             let record = if wait {
                 let opts = WorkerOptions::new(Until::Settled(vec![id]));
                 let stop = worker::Cancel::new();

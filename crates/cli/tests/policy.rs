@@ -74,3 +74,49 @@ fn an_invalid_policy_names_its_line_and_the_previous_one_stays_in_force() {
     assert_eq!(env.sql("SELECT COUNT(*) FROM policies"), "1");
     assert!(env.run(&["audit", "verify"]).status.success());
 }
+
+#[test]
+fn deciding_again_under_a_new_policy_makes_a_new_version_and_keeps_the_old_decision() {
+    let env = Env::new();
+    let page = corpus().join("ocr/tesseract-test/phototest.tif");
+    let first = one_json_line(&env.run(&["ingest", arg(&page), "--wait", "--json"]));
+    let id = first["document_id"].as_str().unwrap().to_owned();
+    assert_eq!(first["document_type"], "unclassified", "{first}");
+    assert_eq!(first["status"], "needs_review");
+
+    // A policy that knows this kind of page.
+    let text = format!(
+        "{DEFAULT}\n[types.fox_memo]\nroute = \"hr\"\nrequired_fields = []\n\n\
+         [types.fox_memo.rules]\ntitle = [\"this is a lot of 12 point text\"]\n\
+         any = [\"quick brown dog\", \"lazy fox\"]\n"
+    );
+    let policy = env.input("policy.toml", text.as_bytes());
+    let mut redecide = env.command(&["reprocess", &id, "--route-only", "--wait", "--json"]);
+    redecide.env("COUNTERSIGN_POLICY", &policy);
+    let out = redecide.output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let second = one_json_line(&out);
+    assert_eq!(second["version"], 2);
+    assert_eq!(second["document_type"], "fox_memo", "{second}");
+    assert!(second["classification_confidence"].as_f64().unwrap() > 0.5);
+    // History is not rewritten: version 1 keeps its decision, and its words were not read again.
+    assert_eq!(
+        env.sql(&format!(
+            "SELECT version, document_type FROM versions WHERE document_id = '{id}' ORDER BY version"
+        )),
+        "1|unclassified\n2|fox_memo"
+    );
+    assert_eq!(
+        env.sql(&format!(
+            "SELECT COUNT(DISTINCT result_blob) FROM ocr_pages WHERE document_id = '{id}'"
+        )),
+        "1",
+        "the same words, not a new reading"
+    );
+    assert!(env
+        .sql(&format!(
+            "SELECT action FROM audit_log WHERE document_id = '{id}'"
+        ))
+        .lines()
+        .any(|a| a == "redecide"));
+}

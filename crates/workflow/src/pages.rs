@@ -194,10 +194,12 @@ pub async fn edit_pages(
 }
 
 /// Reads the current version's pages again with the current OCR settings and pipeline, as a new
-/// version (the earlier version and its words stay as they were).
+/// version (the earlier version and its words stay as they were). With `route_only`, the words are
+/// kept and only the routing is decided again (after a policy change).
 pub async fn reprocess(
     ws: &Workspace,
     id: DocumentId,
+    route_only: bool,
     actor: &str,
 ) -> Result<DocumentRecord, Error> {
     let (record, rows) = current_pages(ws, id).await?;
@@ -217,11 +219,32 @@ pub async fn reprocess(
             ),
         ));
     }
+    let words = documents::ocr_pages(ws.store().pool(), id, record.version).await?;
+    if route_only && words.len() != rows.len() {
+        return Err(Error::new(
+            ErrorCode::NotReady,
+            "the document has not been read completely; reprocess it fully",
+        ));
+    }
     let detail = serde_json::json!({
         "from_version": record.version,
         "pipeline": countersign_ocr::engine::pipeline_id(),
+        "route_only": route_only,
     });
-    save_version(ws, id, &rows, actor, "reprocess", detail).await
+    let action = if route_only { "redecide" } else { "reprocess" };
+    let mut tx = ws.store().write().await?;
+    let version = documents::create_version(&mut tx, id, &rows, actor, action, detail).await?;
+    if route_only {
+        // The same words (same blobs) on the new version: only the Route stage has work to do.
+        for w in &words {
+            documents::put_ocr_page(&mut tx, id, version, w).await?;
+        }
+    }
+    jobs::enqueue(&mut tx, &process_job(id, version)).await?;
+    let record = documents::get(&mut tx, id).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    tracing::info!(document_id = %id, version, action, "new version");
+    Ok(record)
 }
 
 /// Inserts every page of another file (validated like any import) before page `at`.
