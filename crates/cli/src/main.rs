@@ -102,6 +102,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The document classifier (learns from documents whose type a person confirmed).
+    Classifier {
+        #[command(subcommand)]
+        command: ClassifierCommand,
+    },
     /// The routing policy.
     Policy {
         #[command(subcommand)]
@@ -126,6 +131,12 @@ enum Command {
         #[command(subcommand)]
         command: eval::EvalCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum ClassifierCommand {
+    /// Train it again from every confirmed document and use the new model from now on.
+    Retrain,
 }
 
 #[derive(Subcommand)]
@@ -406,7 +417,8 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
             let id: DocumentId = id.parse().map_err(|e: countersign_core::ParseIdError| {
                 Error::new(ErrorCode::InvalidArgument, e.to_string())
             })?;
-            let record = countersign_workflow::pages::reprocess(&ws, id, route_only, &actor()).await?;
+            let record =
+                countersign_workflow::pages::reprocess(&ws, id, route_only, &actor()).await?;
             let record = if wait {
                 let opts = WorkerOptions::new(Until::Settled(vec![id]));
                 let stop = worker::Cancel::new();
@@ -452,6 +464,21 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
                 out.line(&written);
             }
         }
+        Command::Classifier {
+            command: ClassifierCommand::Retrain,
+        } => {
+            let summary = countersign_workflow::classifier::retrain(&ws).await?;
+            if out.json {
+                out.line(&summary);
+            } else if summary.trained {
+                println!(
+                    "trained on {} confirmed documents: {:?}",
+                    summary.examples, summary.per_type
+                );
+            } else {
+                println!("not trained: {}", summary.reason.unwrap_or_default());
+            }
+        }
         Command::Policy {
             command: PolicyCommand::Check { file },
         } => {
@@ -482,7 +509,11 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
                 if out.json {
                     out.line(&summary);
                 } else {
-                    println!("policy in force: {} ({})", state.origin, &state.fingerprint[..12]);
+                    println!(
+                        "policy in force: {} ({})",
+                        state.origin,
+                        &state.fingerprint[..12]
+                    );
                 }
             }
         }

@@ -708,3 +708,78 @@ pub async fn processing_progress(pool: &SqlitePool) -> Result<Vec<ProgressRow>> 
         })
         .collect()
 }
+
+/// Documents whose type a person confirmed: their newest version that was approved (or went on
+/// to signature) or whose type a reviewer set. `(document, version, type)`.
+pub async fn confirmed_types(pool: &SqlitePool) -> Result<Vec<(DocumentId, u32, String)>> {
+    let rows = sqlx::query(
+        "SELECT v.document_id, MAX(v.version) AS version FROM versions v
+         WHERE v.document_type IS NOT NULL AND (
+               v.status IN ('approved', 'queued_for_signature', 'envelope_created', 'sent', 'delivered',
+                            'completed', 'declined', 'voided', 'expired', 'archived')
+            OR EXISTS (SELECT 1 FROM audit_log a WHERE a.document_id = v.document_id
+                       AND a.version = v.version AND a.action = 'type_confirmed'))
+         GROUP BY v.document_id ORDER BY v.document_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let id: String = r.get("document_id");
+        let version = r.get::<i64, _>("version") as u32;
+        let id: DocumentId = id.parse().map_err(|e| corrupt("document_id", e))?;
+        let t: String = sqlx::query_scalar(
+            "SELECT document_type FROM versions WHERE document_id = ? AND version = ?",
+        )
+        .bind(id.to_string())
+        .bind(version as i64)
+        .fetch_one(pool)
+        .await?;
+        out.push((id, version, t));
+    }
+    Ok(out)
+}
+
+/// A stored classifier model (JSON) and what it was trained on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelRow {
+    pub trained_at: chrono::DateTime<chrono::Utc>,
+    pub examples: u32,
+    pub per_type: std::collections::BTreeMap<String, u32>,
+    pub model: String,
+}
+
+pub async fn latest_model(pool: &SqlitePool) -> Result<Option<ModelRow>> {
+    let row = sqlx::query(
+        "SELECT trained_at, examples, per_type, model FROM classifier_models ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| {
+        Ok(ModelRow {
+            trained_at: time::parse(&r.get::<String, _>("trained_at"))?,
+            examples: r.get::<i64, _>("examples") as u32,
+            per_type: json_col(&r, "per_type")?,
+            model: r.get("model"),
+        })
+    })
+    .transpose()
+}
+
+pub async fn put_model(
+    conn: &mut SqliteConnection,
+    examples: u32,
+    per_type: &std::collections::BTreeMap<String, u32>,
+    model: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO classifier_models (trained_at, examples, per_type, model) VALUES (?, ?, ?, ?)",
+    )
+    .bind(time::fmt(&time::now()))
+    .bind(examples as i64)
+    .bind(serde_json::to_string(per_type).expect("counts serialize"))
+    .bind(model)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

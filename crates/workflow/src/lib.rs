@@ -12,6 +12,7 @@
 //!
 //! Errors carry a stable [`ErrorCode`]; shells turn them into `{code, message}`.
 
+pub mod classifier;
 pub mod config;
 mod error;
 pub mod export;

@@ -596,7 +596,10 @@ async fn route_document(ws: &Workspace, job: &Job, id: DocumentId) -> Result<(),
     let policy = crate::policy::load(ws)
         .await
         .map_err(|e| StageError::transient(stage, e))?;
-    let outcome = countersign_route::route(&policy.policy, &pages, None);
+    let model = crate::classifier::current_model(ws)
+        .await
+        .map_err(|e| StageError::transient(stage, e))?;
+    let outcome = countersign_route::route(&policy.policy, &pages, model.as_ref());
     let target = match outcome.decision.action {
         DecisionAction::AutoRoute => Status::Routed,
         DecisionAction::Review => Status::NeedsReview,

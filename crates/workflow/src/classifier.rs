@@ -1,0 +1,100 @@
+//! The statistical document classifier: trained from the documents whose type a person confirmed
+//! (approved for signature, or set by a reviewer), stored in the database, and used by the Route
+//! stage where the policy's rules do not decide clearly.
+
+use crate::{Error, ErrorCode, Workspace};
+use countersign_core::OcrPage;
+use countersign_route::Model;
+use countersign_store::{documents, BlobKey, StoreError};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Fewer confirmed documents than this (or fewer than two types) train nothing.
+pub const MIN_EXAMPLES: usize = 4;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainingSummary {
+    pub trained: bool,
+    pub examples: u32,
+    pub per_type: BTreeMap<String, u32>,
+    /// Why no model was trained, when none was.
+    pub reason: Option<String>,
+}
+
+/// The model in use, if one has been trained.
+pub async fn current_model(ws: &Workspace) -> Result<Option<Model>, Error> {
+    let Some(row) = documents::latest_model(ws.store().pool()).await? else {
+        return Ok(None);
+    };
+    Model::from_json(&row.model)
+        .map(Some)
+        .map_err(|e| Error::internal("reading the stored classifier", e))
+}
+
+/// The text of a version, page after page (what the classifier reads).
+async fn version_text(
+    ws: &Workspace,
+    id: countersign_core::DocumentId,
+    version: u32,
+) -> Result<String, Error> {
+    let rows = documents::ocr_pages(ws.store().pool(), id, version).await?;
+    let blobs = ws.store().blobs().clone();
+    tokio::task::spawn_blocking(move || -> Result<String, Error> {
+        let mut text = String::new();
+        for r in rows {
+            let key = BlobKey::parse(&r.result_blob)
+                .ok_or_else(|| Error::new(ErrorCode::Internal, "a bad OCR blob key"))?;
+            let bytes = blobs
+                .get(&key)
+                .map_err(|e| Error::internal("reading OCR words", e))?;
+            let page: OcrPage = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::internal("reading OCR words", e))?;
+            text.push_str(&page.text);
+            text.push('\n');
+        }
+        Ok(text)
+    })
+    .await
+    .map_err(|e| Error::internal("reading OCR words", e))?
+}
+
+/// Trains a new model from every confirmed document and makes it the one in use.
+pub async fn retrain(ws: &Workspace) -> Result<TrainingSummary, Error> {
+    let confirmed = documents::confirmed_types(ws.store().pool()).await?;
+    let mut examples = Vec::with_capacity(confirmed.len());
+    let mut per_type: BTreeMap<String, u32> = BTreeMap::new();
+    for (id, version, document_type) in confirmed {
+        let text = version_text(ws, id, version).await?;
+        if text.trim().is_empty() {
+            continue;
+        }
+        *per_type.entry(document_type.clone()).or_default() += 1;
+        examples.push((text, document_type));
+    }
+    let n = examples.len() as u32;
+    if examples.len() < MIN_EXAMPLES || per_type.len() < 2 {
+        return Ok(TrainingSummary {
+            trained: false,
+            examples: n,
+            per_type,
+            reason: Some(format!(
+                "{n} confirmed documents of {} types; at least {MIN_EXAMPLES} of two types are needed",
+                examples.iter().map(|(_, t)| t).collect::<std::collections::BTreeSet<_>>().len()
+            )),
+        });
+    }
+    let model = tokio::task::spawn_blocking(move || Model::train(&examples))
+        .await
+        .map_err(|e| Error::internal("training the classifier", e))?
+        .map_err(|e| Error::internal("training the classifier", e))?;
+    let mut tx = ws.store().write().await?;
+    documents::put_model(&mut tx, n, &per_type, &model.to_json()).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    tracing::info!(examples = n, types = per_type.len(), "classifier retrained");
+    Ok(TrainingSummary {
+        trained: true,
+        examples: n,
+        per_type,
+        reason: None,
+    })
+}
