@@ -19,6 +19,7 @@ struct FileConfig {
     tenant: Option<String>,
     policy: Option<String>,
     max_file_mb: Option<u64>,
+    ocr_threads: Option<usize>,
     watch_folders: Option<Vec<PathBuf>>,
     provider: Option<ProviderSection>,
     relay: Option<RelaySection>,
@@ -59,6 +60,8 @@ pub struct Config {
     pub relay_url: Option<String>,
     /// Hot folders watched while the desktop app runs (absolute paths; may be empty).
     pub watch_folders: Vec<PathBuf>,
+    /// Tesseract engines (one per worker thread); `None`: one per core.
+    pub ocr_threads: Option<usize>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -148,7 +151,19 @@ impl Config {
                 relative.display()
             )));
         }
+        let ocr_threads = match env("COUNTERSIGN_OCR_THREADS") {
+            Some(v) => Some(v.parse::<usize>().map_err(|_| {
+                invalid(format!(
+                    "COUNTERSIGN_OCR_THREADS must be a number, got `{v}`"
+                ))
+            })?),
+            None => file.ocr_threads,
+        };
+        if ocr_threads.is_some_and(|n| n == 0 || n > 64) {
+            return Err(invalid("ocr_threads must be between 1 and 64".into()));
+        }
         Ok(Config {
+            ocr_threads,
             tenant_id: TenantId::new(tenant),
             max_file_bytes: max_file_mb.saturating_mul(1024 * 1024),
             policy_path: env("COUNTERSIGN_POLICY").or(file.policy),

@@ -92,10 +92,13 @@ impl Workspace {
         &self.isolation
     }
 
-    /// The Tesseract engines of this process (one per core), started on first use.
+    /// The Tesseract engines of this process (`ocr_threads`, default one per core), started on
+    /// first use.
     pub fn ocr_pool(&self) -> &countersign_ocr::engine::Pool {
-        self.ocr
-            .get_or_init(countersign_ocr::engine::Pool::per_core)
+        self.ocr.get_or_init(|| match self.config.ocr_threads {
+            Some(n) => countersign_ocr::engine::Pool::new(n),
+            None => countersign_ocr::engine::Pool::per_core(),
+        })
     }
 
     /// Stops background engines and closes the database (end of a CLI command, app exit).
