@@ -330,7 +330,9 @@ fn decode_entities(s: &str) -> String {
             "gt" => Some('>'),
             "quot" => Some('"'),
             "apos" => Some('\''),
-            e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16).ok().and_then(char::from_u32),
+            e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
             e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
             _ => None,
         };
@@ -421,7 +423,10 @@ fn markdown_paragraphs(path: &Path) -> Result<Vec<(String, bool)>, String> {
             continue;
         }
         let heading = t.starts_with('#');
-        let t = t.trim_start_matches('#').trim_start_matches(['-', '*', '>']).trim();
+        let t = t
+            .trim_start_matches('#')
+            .trim_start_matches(['-', '*', '>'])
+            .trim();
         let t = link(t).replace(['*', '_', '`', '|'], " ");
         let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
         if heading {
@@ -477,7 +482,11 @@ fn typeset_source(case: &Case, scratch: &Path) -> Result<PathBuf, String> {
         .into_iter()
         .map(|(text, heading)| Paragraph {
             text,
-            style: if heading { body.bold().sized(13.0) } else { body },
+            style: if heading {
+                body.bold().sized(13.0)
+            } else {
+                body
+            },
             space_before: if heading { 10.0 } else { 5.0 },
         })
         .collect();
@@ -542,8 +551,8 @@ struct Tally {
     correct: usize,
     per_type: BTreeMap<String, (usize, usize)>,
     confusion: BTreeMap<String, BTreeMap<String, usize>>,
-    /// field → (labelled, matched, required)
-    fields: BTreeMap<String, (usize, usize, bool)>,
+    /// field → (labelled, matched, labelled where required, matched where required)
+    fields: BTreeMap<String, (usize, usize, usize, usize)>,
     auto_routed: usize,
     wrong_auto: Vec<String>,
     unclassified: usize,
@@ -608,8 +617,8 @@ pub async fn run(dir: &Path, policy_file: Option<&Path>, out: &mut Output) -> Re
     let mut tally = Tally::default();
     if !out.json {
         println!(
-            "{:<58} {:<16} {:<16} {:<10} {}",
-            "document", "expected", "got", "decision", "fields (✓ matched / ✗ not)"
+            "{:<58} {:<16} {:<16} {:<10} fields (✓ matched / ✗ not)",
+            "document", "expected", "got", "decision"
         );
     }
     while let Some(joined) = tasks.join_next().await {
@@ -673,7 +682,11 @@ fn record(
                     "error": api,
                 }));
             } else {
-                println!("{name:<58} {expected:<16} error[{}]: {}", api.code.as_str(), api.message);
+                println!(
+                    "{name:<58} {expected:<16} error[{}]: {}",
+                    api.code.as_str(),
+                    api.message
+                );
             }
             return;
         }
@@ -723,12 +736,13 @@ fn record(
         }
         let got = outcome.fields.get(field);
         let hit = got.is_some_and(|g| same_value(field, want, g));
-        let e = tally
-            .fields
-            .entry(field.clone())
-            .or_insert((0, 0, is_required));
+        let e = tally.fields.entry(field.clone()).or_default();
         e.0 += 1;
         e.1 += usize::from(hit);
+        if is_required {
+            e.2 += 1;
+            e.3 += usize::from(hit);
+        }
         matches.insert(field.clone(), hit);
     }
     if out.json {
@@ -788,8 +802,7 @@ fn summary(dir: &Path, t: &Tally, skipped: &[Skipped], seconds: f64, out: &Outpu
     let (req_labelled, req_matched) = t
         .fields
         .values()
-        .filter(|(_, _, r)| *r)
-        .fold((0, 0), |(a, b), (l, m, _)| (a + l, b + m));
+        .fold((0, 0), |(a, b), (_, _, l, m)| (a + l, b + m));
     let required_recall = share(req_matched, req_labelled);
     let all_flagged = t.unclassified_flagged == t.unclassified;
     let clean_share = share(t.clean_correct_auto, t.clean_correct);
@@ -804,13 +817,28 @@ fn summary(dir: &Path, t: &Tally, skipped: &[Skipped], seconds: f64, out: &Outpu
         let per_type: BTreeMap<&String, serde_json::Value> = t
             .per_type
             .iter()
-            .map(|(k, (n, c))| (k, json!({"documents": n, "correct": c, "accuracy": share(*c, *n)})))
+            .map(|(k, (n, c))| {
+                (
+                    k,
+                    json!({"documents": n, "correct": c, "accuracy": share(*c, *n)}),
+                )
+            })
             .collect();
         let fields: BTreeMap<&String, serde_json::Value> = t
             .fields
             .iter()
-            .map(|(k, (l, m, r))| {
-                (k, json!({"labelled": l, "matched": m, "recall": share(*m, *l), "required": r}))
+            .map(|(k, (l, m, rl, rm))| {
+                (
+                    k,
+                    json!({
+                        "labelled": l,
+                        "matched": m,
+                        "recall": share(*m, *l),
+                        "required": *rl > 0,
+                        "required_labelled": rl,
+                        "required_matched": rm,
+                    }),
+                )
             })
             .collect();
         out.line(&json!({
@@ -847,11 +875,18 @@ fn summary(dir: &Path, t: &Tally, skipped: &[Skipped], seconds: f64, out: &Outpu
     println!(
         "{} document(s){}: type accuracy {} ({} correct)",
         t.documents,
-        if t.failed > 0 { format!(", {} failed", t.failed) } else { String::new() },
+        if t.failed > 0 {
+            format!(", {} failed", t.failed)
+        } else {
+            String::new()
+        },
         pct(accuracy),
         t.correct
     );
-    println!("\n{:<18} {:>5} {:>8} {:>9}", "type", "docs", "correct", "accuracy");
+    println!(
+        "\n{:<18} {:>5} {:>8} {:>9}",
+        "type", "docs", "correct", "accuracy"
+    );
     for (k, (n, c)) in &t.per_type {
         println!("{k:<18} {n:>5} {c:>8} {:>9}", pct(share(*c, *n)));
     }
@@ -871,23 +906,46 @@ fn summary(dir: &Path, t: &Tally, skipped: &[Skipped], seconds: f64, out: &Outpu
         print!(" {:>12}", abbrev(c));
     }
     println!();
-    for (k, _) in &t.per_type {
+    for k in t.per_type.keys() {
         print!("{:<18}", abbrev(k));
         for c in &cols {
-            let n = t.confusion.get(k).and_then(|m| m.get(c)).copied().unwrap_or(0);
-            print!(" {:>12}", if n == 0 { ".".to_string() } else { n.to_string() });
+            let n = t
+                .confusion
+                .get(k)
+                .and_then(|m| m.get(c))
+                .copied()
+                .unwrap_or(0);
+            print!(
+                " {:>12}",
+                if n == 0 {
+                    ".".to_string()
+                } else {
+                    n.to_string()
+                }
+            );
         }
         println!();
     }
-    println!("\n{:<20} {:>9} {:>8} {:>8}", "field", "labelled", "matched", "recall");
-    for (k, (l, m, r)) in &t.fields {
+    println!(
+        "\n{:<20} {:>9} {:>8} {:>8}",
+        "field", "labelled", "matched", "recall"
+    );
+    for (k, (l, m, rl, rm)) in &t.fields {
         println!(
-            "{:<20} {l:>9} {m:>8} {:>8}",
-            format!("{k}{}", if *r { " *" } else { "" }),
-            pct(share(*m, *l))
+            "{:<20} {l:>9} {m:>8} {:>8}{}",
+            format!("{k}{}", if *rl > 0 { " *" } else { "" }),
+            pct(share(*m, *l)),
+            if *rl > 0 && rl != l {
+                format!("   (where required: {rm}/{rl})")
+            } else {
+                String::new()
+            }
         );
     }
-    println!("(* required) required-field recall: {} ({req_matched}/{req_labelled})", pct(required_recall));
+    println!(
+        "(* required) required-field recall: {} ({req_matched}/{req_labelled})",
+        pct(required_recall)
+    );
     println!();
     println!(
         "auto-routed: {} of {} ({})",
@@ -898,13 +956,21 @@ fn summary(dir: &Path, t: &Tally, skipped: &[Skipped], seconds: f64, out: &Outpu
     println!(
         "auto-routed with the WRONG type: {}{}",
         t.wrong_auto.len(),
-        if t.wrong_auto.is_empty() { String::new() } else { format!(" ({})", t.wrong_auto.join(", ")) }
+        if t.wrong_auto.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", t.wrong_auto.join(", "))
+        }
     );
     println!(
         "unclassified documents flagged (not auto-routed): {} of {}{}",
         t.unclassified_flagged,
         t.unclassified,
-        if all_flagged { " — all" } else { " — NOT all" }
+        if all_flagged {
+            " — all"
+        } else {
+            " — NOT all"
+        }
     );
     println!(
         "clean, correctly typed documents auto-routed: {} of {} ({}); all correctly typed: {} of {} ({})",
@@ -956,7 +1022,13 @@ mod tests {
 
     #[test]
     fn entities_and_links_are_decoded() {
-        assert_eq!(decode_entities("A &amp; B &#8220;x&#x201D; &lt;"), "A & B \u{201c}x\u{201d} <");
-        assert_eq!(regex_lite_link()("see [the terms](https://x.y/z) now"), "see the terms now");
+        assert_eq!(
+            decode_entities("A &amp; B &#8220;x&#x201D; &lt;"),
+            "A & B \u{201c}x\u{201d} <"
+        );
+        assert_eq!(
+            regex_lite_link()("see [the terms](https://x.y/z) now"),
+            "see the terms now"
+        );
     }
 }

@@ -88,42 +88,156 @@ const FIRST: [&str; 32] = [
     "Yuki", "Brandon",
 ];
 const LAST: [&str; 32] = [
-    "Whitfield", "Okafor", "Lindqvist", "Moreau", "Castillo", "Nakamura", "Brennan", "Haddad",
-    "Fischer", "Delgado", "Ashworth", "Kowalski", "Mensah", "Rossi", "Thornton", "Varga",
-    "Holloway", "Petrov", "Sandoval", "Ellison", "Gallagher", "Iyer", "Baptiste", "Novak",
-    "Carrington", "Dubois", "Fairbanks", "Quintero", "Sorensen", "Yamada", "Abernathy", "Lowell",
+    "Whitfield",
+    "Okafor",
+    "Lindqvist",
+    "Moreau",
+    "Castillo",
+    "Nakamura",
+    "Brennan",
+    "Haddad",
+    "Fischer",
+    "Delgado",
+    "Ashworth",
+    "Kowalski",
+    "Mensah",
+    "Rossi",
+    "Thornton",
+    "Varga",
+    "Holloway",
+    "Petrov",
+    "Sandoval",
+    "Ellison",
+    "Gallagher",
+    "Iyer",
+    "Baptiste",
+    "Novak",
+    "Carrington",
+    "Dubois",
+    "Fairbanks",
+    "Quintero",
+    "Sorensen",
+    "Yamada",
+    "Abernathy",
+    "Lowell",
 ];
 const STEMS: [&str; 36] = [
-    "Harborview", "Cobalt Ridge", "Northwind", "Silverline", "Redwood", "Bluestone", "Maple Creek",
-    "Ironbridge", "Clearwater", "Summit Peak", "Lakeshore", "Granite Bay", "Westfield", "Brightwell",
-    "Oakmont", "Falcon Crest", "Pinecrest", "Stonegate", "Riverton", "Copperfield", "Evergreen",
-    "Highland", "Sterling", "Crescent", "Meridian", "Larkspur", "Vantage", "Keystone", "Horizon",
-    "Juniper", "Atlas", "Beacon", "Orchard Lane", "Quarry Hill", "Tidewater", "Windmere",
+    "Harborview",
+    "Cobalt Ridge",
+    "Northwind",
+    "Silverline",
+    "Redwood",
+    "Bluestone",
+    "Maple Creek",
+    "Ironbridge",
+    "Clearwater",
+    "Summit Peak",
+    "Lakeshore",
+    "Granite Bay",
+    "Westfield",
+    "Brightwell",
+    "Oakmont",
+    "Falcon Crest",
+    "Pinecrest",
+    "Stonegate",
+    "Riverton",
+    "Copperfield",
+    "Evergreen",
+    "Highland",
+    "Sterling",
+    "Crescent",
+    "Meridian",
+    "Larkspur",
+    "Vantage",
+    "Keystone",
+    "Horizon",
+    "Juniper",
+    "Atlas",
+    "Beacon",
+    "Orchard Lane",
+    "Quarry Hill",
+    "Tidewater",
+    "Windmere",
 ];
 const TRADES: [&str; 18] = [
-    "Analytics", "Logistics", "Software", "Medical", "Supply", "Engineering", "Consulting",
-    "Foods", "Robotics", "Media", "Labs", "Systems", "Packaging", "Energy", "Design", "Capital",
-    "Facilities", "Networks",
+    "Analytics",
+    "Logistics",
+    "Software",
+    "Medical",
+    "Supply",
+    "Engineering",
+    "Consulting",
+    "Foods",
+    "Robotics",
+    "Media",
+    "Labs",
+    "Systems",
+    "Packaging",
+    "Energy",
+    "Design",
+    "Capital",
+    "Facilities",
+    "Networks",
 ];
 const SUFFIXES: [&str; 8] = [
-    "Inc.", "LLC", "Ltd.", "Corporation", "GmbH", "Co.", "Group LLC", "Holdings Inc.",
+    "Inc.",
+    "LLC",
+    "Ltd.",
+    "Corporation",
+    "GmbH",
+    "Co.",
+    "Group LLC",
+    "Holdings Inc.",
 ];
 const STREETS: [&str; 12] = [
-    "Market Street", "Harbor Way", "Elm Avenue", "Industrial Park Road", "King Street",
-    "Commerce Drive", "Mill Road", "Park Avenue", "Station Road", "Riverside Drive", "Oak Lane",
+    "Market Street",
+    "Harbor Way",
+    "Elm Avenue",
+    "Industrial Park Road",
+    "King Street",
+    "Commerce Drive",
+    "Mill Road",
+    "Park Avenue",
+    "Station Road",
+    "Riverside Drive",
+    "Oak Lane",
     "Lakeview Boulevard",
 ];
 const CITIES: [&str; 12] = [
-    "Denver, CO 80202", "Austin, TX 78701", "Portland, OR 97204", "Columbus, OH 43215",
-    "Raleigh, NC 27601", "Madison, WI 53703", "Boston, MA 02110", "Phoenix, AZ 85004",
-    "Albany, NY 12207", "Tampa, FL 33602", "Boise, ID 83702", "Omaha, NE 68102",
+    "Denver, CO 80202",
+    "Austin, TX 78701",
+    "Portland, OR 97204",
+    "Columbus, OH 43215",
+    "Raleigh, NC 27601",
+    "Madison, WI 53703",
+    "Boston, MA 02110",
+    "Phoenix, AZ 85004",
+    "Albany, NY 12207",
+    "Tampa, FL 33602",
+    "Boise, ID 83702",
+    "Omaha, NE 68102",
 ];
 const STATES: [&str; 6] = [
-    "Delaware", "California", "New York", "Texas", "Colorado", "Washington",
+    "Delaware",
+    "California",
+    "New York",
+    "Texas",
+    "Colorado",
+    "Washington",
 ];
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 
 fn person(rng: &mut Rng) -> String {
@@ -215,7 +329,7 @@ fn money(cents: u64, style: usize) -> (String, String) {
         let s = whole.to_string();
         let mut out = String::new();
         for (i, c) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i) % 3 == 0 {
+            if i > 0 && (s.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(c);
@@ -278,7 +392,9 @@ impl<'t> Composer<'t> {
         PAGE_W - self.margin
     }
     fn width(&self, text: &str, style: Style) -> f32 {
-        self.ts.width(text, style).unwrap_or(text.len() as f32 * style.size * 0.5)
+        self.ts
+            .width(text, style)
+            .unwrap_or(text.len() as f32 * style.size * 0.5)
     }
     /// Runs on one new line.
     fn row(&mut self, items: &[(f32, &str, Style)]) {
@@ -453,7 +569,11 @@ fn identifier(rng: &mut Rng, prefixes: &[&str]) -> String {
     let prefix = rng.pick(prefixes);
     match rng.below(3) {
         0 => format!("{prefix}{}", rng.between(1000, 99999)),
-        1 => format!("{prefix}{}-{:04}", 2023 + rng.below(4), rng.between(1, 9999)),
+        1 => format!(
+            "{prefix}{}-{:04}",
+            2023 + rng.below(4),
+            rng.between(1, 9999)
+        ),
         _ => format!("{prefix}{}", rng.between(100000, 9999999)),
     }
 }
@@ -475,9 +595,21 @@ fn invoice(c: &mut Composer, rng: &mut Rng, template: usize) -> Fields {
     set(&mut f, "total_amount", total_norm);
     set(&mut f, "due_date", due.iso());
     set(&mut f, "vendor_name", vendor.clone());
-    let number_label = rng.pick(&["Invoice No.", "Invoice #", "Invoice Number", "Invoice No:", "Invoice number"]);
+    let number_label = rng.pick(&[
+        "Invoice No.",
+        "Invoice #",
+        "Invoice Number",
+        "Invoice No:",
+        "Invoice number",
+    ]);
     let due_label = rng.pick(&["Due Date", "Payment Due", "Due date", "Date Due"]);
-    let total_label = rng.pick(&["Total Due", "Amount Due", "Balance Due", "TOTAL DUE", "Total Amount Due"]);
+    let total_label = rng.pick(&[
+        "Total Due",
+        "Amount Due",
+        "Balance Due",
+        "TOTAL DUE",
+        "Total Amount Due",
+    ]);
     let b = c.body;
     let bold = b.bold();
     match template % 3 {
@@ -488,18 +620,41 @@ fn invoice(c: &mut Composer, rng: &mut Rng, template: usize) -> Fields {
             c.gap(8.0);
             let x_label = 340.0;
             let x_value = 450.0;
-            let colon = |s: &str| if s.ends_with(':') { s.to_string() } else { format!("{s}:") };
+            let colon = |s: &str| {
+                if s.ends_with(':') {
+                    s.to_string()
+                } else {
+                    format!("{s}:")
+                }
+            };
             let (nl, dl) = (colon(number_label), colon(due_label));
             let issued_s = issued.random_format(rng);
             let due_s = due.random_format(rng);
-            c.row(&[(c.margin, "Bill To:", bold), (x_label, &nl, bold), (x_value, &number, b)]);
-            c.row(&[(c.margin, &customer, b), (x_label, "Date:", bold), (x_value, &issued_s, b)]);
+            c.row(&[
+                (c.margin, "Bill To:", bold),
+                (x_label, &nl, bold),
+                (x_value, &number, b),
+            ]);
+            c.row(&[
+                (c.margin, &customer, b),
+                (x_label, "Date:", bold),
+                (x_value, &issued_s, b),
+            ]);
             let (street, city) = address(rng);
-            c.row(&[(c.margin, &street, b), (x_label, &dl, bold), (x_value, &due_s, b)]);
+            c.row(&[
+                (c.margin, &street, b),
+                (x_label, &dl, bold),
+                (x_value, &due_s, b),
+            ]);
             c.row(&[(c.margin, &city, b)]);
             c.gap(20.0);
             let cols = [c.margin, 330.0, 390.0, 470.0];
-            c.table(&cols, &["Description", "Qty", "Unit Price", "Amount"], &rows, &[false, true, true, true]);
+            c.table(
+                &cols,
+                &["Description", "Qty", "Unit Price", "Amount"],
+                &rows,
+                &[false, true, true, true],
+            );
             let sub = money(subtotal, 2).1;
             let tx = money(tax, 2).1;
             let tl = colon(total_label);
@@ -511,11 +666,21 @@ fn invoice(c: &mut Composer, rng: &mut Rng, template: usize) -> Fields {
         }
         // Plain label: value lines, title centred, items as text.
         1 => {
-            c.centered(rng.pick(&["INVOICE", "Invoice", "TAX INVOICE"]), bold.sized(b.size + 8.0));
+            c.centered(
+                rng.pick(&["INVOICE", "Invoice", "TAX INVOICE"]),
+                bold.sized(b.size + 8.0),
+            );
             c.gap(14.0);
             let issued_s = issued.random_format(rng);
             let due_s = due.random_format(rng);
-            c.line(&format!("{} {number}", if number_label.ends_with(':') { number_label.to_string() } else { format!("{number_label}:") }));
+            c.line(&format!(
+                "{} {number}",
+                if number_label.ends_with(':') {
+                    number_label.to_string()
+                } else {
+                    format!("{number_label}:")
+                }
+            ));
             c.line(&format!("Invoice date: {issued_s}"));
             c.line(&format!("{due_label}: {due_s}"));
             c.gap(10.0);
@@ -534,27 +699,46 @@ fn invoice(c: &mut Composer, rng: &mut Rng, template: usize) -> Fields {
             c.line_style(&format!("{total_label}: {total_printed}"), bold);
             c.gap(20.0);
             c.para(&format!("Please remit payment by {} to the account below, quoting the invoice number. Late payments may incur a fee of 1.5% per month.", due.format(0)));
-            c.line(&format!("Bank: First National, account {}", rng.between(10_000_000, 99_999_999)));
+            c.line(&format!(
+                "Bank: First National, account {}",
+                rng.between(10_000_000, 99_999_999)
+            ));
         }
         // Boxed header: labels in a row, values below them; totals at the bottom right.
         _ => {
             let big = bold.sized(b.size + 4.0);
-            c.row(&[(c.margin, &vendor, big), (430.0, "INVOICE", bold.sized(b.size + 8.0))]);
+            c.row(&[
+                (c.margin, &vendor, big),
+                (430.0, "INVOICE", bold.sized(b.size + 8.0)),
+            ]);
             let (street, city) = address(rng);
             c.line(&format!("{street} - {city}"));
             c.gap(18.0);
             let h1 = number_label.trim_end_matches(':').to_uppercase();
             let h3 = due_label.to_uppercase();
-            c.row(&[(c.margin, &h1, bold), (230.0, "ISSUE DATE", bold), (380.0, &h3, bold)]);
+            c.row(&[
+                (c.margin, &h1, bold),
+                (230.0, "ISSUE DATE", bold),
+                (380.0, &h3, bold),
+            ]);
             let issued_s = issued.random_format(rng);
             let due_s = due.random_format(rng);
-            c.row(&[(c.margin, &number, b), (230.0, &issued_s, b), (380.0, &due_s, b)]);
+            c.row(&[
+                (c.margin, &number, b),
+                (230.0, &issued_s, b),
+                (380.0, &due_s, b),
+            ]);
             c.gap(14.0);
             c.line_style("CUSTOMER", bold);
             c.line(&customer);
             c.gap(14.0);
             let cols = [c.margin, 330.0, 390.0, 470.0];
-            c.table(&cols, &["Item", "Qty", "Rate", "Line total"], &rows, &[false, true, true, true]);
+            c.table(
+                &cols,
+                &["Item", "Qty", "Rate", "Line total"],
+                &rows,
+                &[false, true, true, true],
+            );
             c.gap(10.0);
             let label = total_label.to_uppercase();
             c.row(&[(380.0, &label, bold)]);
@@ -578,7 +762,13 @@ fn purchase_order(c: &mut Composer, rng: &mut Rng, template: usize) -> Fields {
     set(&mut f, "po_number", number.clone());
     set(&mut f, "vendor_name", vendor.clone());
     set(&mut f, "total_amount", total_norm);
-    let number_label = rng.pick(&["PO Number", "P.O. No.", "PO #", "Purchase Order No.", "Order Number"]);
+    let number_label = rng.pick(&[
+        "PO Number",
+        "P.O. No.",
+        "PO #",
+        "Purchase Order No.",
+        "Order Number",
+    ]);
     let vendor_label = rng.pick(&["Vendor", "Supplier", "Vendor Name"]);
     let total_label = rng.pick(&["Order Total", "Total", "TOTAL"]);
     let requester = person(rng);
@@ -590,10 +780,16 @@ fn purchase_order(c: &mut Composer, rng: &mut Rng, template: usize) -> Fields {
             c.right("PURCHASE ORDER", bold.sized(b.size + 7.0));
             c.gap(8.0);
             let date_s = date.random_format(rng);
-            c.row(&[(340.0, &format!("{number_label}:"), bold), (460.0, &number, b)]);
+            c.row(&[
+                (340.0, &format!("{number_label}:"), bold),
+                (460.0, &number, b),
+            ]);
             c.row(&[(340.0, "Date:", bold), (460.0, &date_s, b)]);
             c.gap(12.0);
-            c.row(&[(c.margin, &format!("{vendor_label}:"), bold), (320.0, "Ship To:", bold)]);
+            c.row(&[
+                (c.margin, &format!("{vendor_label}:"), bold),
+                (320.0, "Ship To:", bold),
+            ]);
             let (s1, c1) = address(rng);
             let (s2, c2) = address(rng);
             c.row(&[(c.margin, &vendor, b), (320.0, &buyer, b)]);
@@ -601,26 +797,48 @@ fn purchase_order(c: &mut Composer, rng: &mut Rng, template: usize) -> Fields {
             c.row(&[(c.margin, &c1, b), (320.0, &c2, b)]);
             c.gap(18.0);
             let cols = [c.margin, 330.0, 390.0, 470.0];
-            c.table(&cols, &["Description", "Qty", "Unit Price", "Total"], &rows, &[false, true, true, true]);
-            c.row(&[(380.0, &format!("{total_label}:"), bold), (470.0, &total_printed, bold)]);
+            c.table(
+                &cols,
+                &["Description", "Qty", "Unit Price", "Total"],
+                &rows,
+                &[false, true, true, true],
+            );
+            c.row(&[
+                (380.0, &format!("{total_label}:"), bold),
+                (470.0, &total_printed, bold),
+            ]);
             c.gap(16.0);
             c.line(&format!("Delivery required by {}.", delivery.format(0)));
             c.line(&format!("Requested by: {requester}"));
             c.signature("Authorized Signature:");
         }
         1 => {
-            c.centered(rng.pick(&["Purchase Order", "PURCHASE ORDER"]), bold.sized(b.size + 8.0));
+            c.centered(
+                rng.pick(&["Purchase Order", "PURCHASE ORDER"]),
+                bold.sized(b.size + 8.0),
+            );
             c.centered(&buyer, b);
             c.gap(16.0);
             c.line(&format!("{number_label}: {number}"));
             c.line(&format!("Order date: {}", date.random_format(rng)));
             c.line(&format!("{vendor_label}: {vendor}"));
-            c.line(&format!("Deliver to: {}, {}", address(rng).0, address(rng).1));
+            c.line(&format!(
+                "Deliver to: {}, {}",
+                address(rng).0,
+                address(rng).1
+            ));
             c.line(&format!("Delivery date: {}", delivery.random_format(rng)));
             c.gap(12.0);
             c.para("Please supply the goods below at the prices stated. Quote the order number on every delivery note and invoice.");
             for (k, r) in rows.iter().enumerate() {
-                c.line(&format!("Line {}: {} - {} units at {} = {}", k + 1, r[0], r[1], r[2], r[3]));
+                c.line(&format!(
+                    "Line {}: {} - {} units at {} = {}",
+                    k + 1,
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3]
+                ));
             }
             c.gap(8.0);
             c.line_style(&format!("{total_label}: {total_printed}"), bold);
@@ -637,9 +855,17 @@ fn purchase_order(c: &mut Composer, rng: &mut Rng, template: usize) -> Fields {
             c.centered("PURCHASE ORDER", bold.sized(b.size + 6.0));
             c.gap(12.0);
             let h1 = number_label.to_uppercase();
-            c.row(&[(c.margin, &h1, bold), (240.0, "ORDER DATE", bold), (400.0, "REQUESTED BY", bold)]);
+            c.row(&[
+                (c.margin, &h1, bold),
+                (240.0, "ORDER DATE", bold),
+                (400.0, "REQUESTED BY", bold),
+            ]);
             let date_s = date.random_format(rng);
-            c.row(&[(c.margin, &number, b), (240.0, &date_s, b), (400.0, &requester, b)]);
+            c.row(&[
+                (c.margin, &number, b),
+                (240.0, &date_s, b),
+                (400.0, &requester, b),
+            ]);
             c.gap(14.0);
             let vl = vendor_label.to_uppercase();
             c.row(&[(c.margin, &vl, bold), (320.0, "SHIP TO", bold)]);
@@ -648,8 +874,16 @@ fn purchase_order(c: &mut Composer, rng: &mut Rng, template: usize) -> Fields {
             c.row(&[(c.margin, &s1, b), (320.0, &c1, b)]);
             c.gap(16.0);
             let cols = [c.margin, 330.0, 390.0, 470.0];
-            c.table(&cols, &["Item", "Quantity", "Unit cost", "Amount"], &rows, &[false, true, true, true]);
-            c.row(&[(380.0, &total_label.to_uppercase(), bold), (470.0, &total_printed, bold)]);
+            c.table(
+                &cols,
+                &["Item", "Quantity", "Unit cost", "Amount"],
+                &rows,
+                &[false, true, true, true],
+            );
+            c.row(&[
+                (380.0, &total_label.to_uppercase(), bold),
+                (470.0, &total_printed, bold),
+            ]);
             c.gap(12.0);
             c.para("Shipping method: ground freight, FOB destination. Partial shipments require the buyer's approval.");
             c.signature("Authorized by:");
@@ -676,7 +910,10 @@ fn signature_blocks(c: &mut Composer, a: &str, b: &str) {
     let body = c.body;
     c.row(&[(c.margin, a, bold), (330.0, b, bold)]);
     c.gap(14.0);
-    c.row(&[(c.margin, "Signature: ______________", body), (330.0, "Signature: ______________", body)]);
+    c.row(&[
+        (c.margin, "Signature: ______________", body),
+        (330.0, "Signature: ______________", body),
+    ]);
     c.row(&[(c.margin, "Name:", body), (330.0, "Name:", body)]);
     c.row(&[(c.margin, "Title:", body), (330.0, "Title:", body)]);
     c.row(&[(c.margin, "Date:", body), (330.0, "Date:", body)]);
@@ -696,7 +933,13 @@ fn nda(c: &mut Composer, rng: &mut Rng, template: usize) -> Fields {
     match template % 3 {
         // Two pages of prose: "entered into as of DATE (the "Effective Date") by and between".
         0 => {
-            c.centered(rng.pick(&["MUTUAL NON-DISCLOSURE AGREEMENT", "MUTUAL NONDISCLOSURE AGREEMENT"]), bold.sized(b.size + 4.0));
+            c.centered(
+                rng.pick(&[
+                    "MUTUAL NON-DISCLOSURE AGREEMENT",
+                    "MUTUAL NONDISCLOSURE AGREEMENT",
+                ]),
+                bold.sized(b.size + 4.0),
+            );
             c.gap(14.0);
             c.para(&format!(
                 "This Mutual Non-Disclosure Agreement (the \"Agreement\") is entered into as of {} (the \"Effective Date\") by and between {a}, a {state} company (\"{}\"), and {bname}, a company organised under the laws of {} (\"{}\"). Each party may disclose Confidential Information to the other.",
@@ -715,7 +958,10 @@ fn nda(c: &mut Composer, rng: &mut Rng, template: usize) -> Fields {
         }
         // Cover table of labelled terms, then short clauses.
         1 => {
-            c.centered(rng.pick(&["CONFIDENTIALITY AGREEMENT", "NON-DISCLOSURE AGREEMENT"]), bold.sized(b.size + 4.0));
+            c.centered(
+                rng.pick(&["CONFIDENTIALITY AGREEMENT", "NON-DISCLOSURE AGREEMENT"]),
+                bold.sized(b.size + 4.0),
+            );
             c.gap(12.0);
             let (la, lb) = *[
                 ("Disclosing Party", "Receiving Party"),
@@ -752,7 +998,11 @@ fn nda(c: &mut Composer, rng: &mut Rng, template: usize) -> Fields {
                 date.d, date.month(), date.y, address(rng).0, address(rng).1
             ));
             for (k, clause) in NDA_CLAUSES.iter().enumerate().take(7) {
-                c.para(&format!("{}. {}", k + 1, clause.replace("the recipient", "the Recipient")));
+                c.para(&format!(
+                    "{}. {}",
+                    k + 1,
+                    clause.replace("the recipient", "the Recipient")
+                ));
             }
             signature_blocks(c, &a, &bname);
         }
@@ -810,7 +1060,12 @@ fn vendor_agreement(c: &mut Composer, rng: &mut Rng, template: usize) -> Fields 
         }
         // Cover page of terms (label: value), then clauses.
         1 => {
-            let t = rng.pick(&["SOFTWARE LICENSE AGREEMENT", "CLOUD SERVICE AGREEMENT", "SUPPLY AGREEMENT", "VENDOR AGREEMENT"]);
+            let t = rng.pick(&[
+                "SOFTWARE LICENSE AGREEMENT",
+                "CLOUD SERVICE AGREEMENT",
+                "SUPPLY AGREEMENT",
+                "VENDOR AGREEMENT",
+            ]);
             c.centered(t, bold.sized(b.size + 4.0));
             c.centered("Order and Key Terms", b);
             c.gap(12.0);
@@ -827,11 +1082,18 @@ fn vendor_agreement(c: &mut Composer, rng: &mut Rng, template: usize) -> Fields 
             c.row(&[(c.margin, &format!("{cl}:"), bold), (220.0, &client, b)]);
             c.row(&[(c.margin, &format!("{vl}:"), bold), (220.0, &vendor, b)]);
             c.row(&[(c.margin, "Effective Date:", bold), (220.0, &d, b)]);
-            c.row(&[(c.margin, "Subscription Fee:", bold), (220.0, &format!("{fee} per year"), b)]);
+            c.row(&[
+                (c.margin, "Subscription Fee:", bold),
+                (220.0, &format!("{fee} per year"), b),
+            ]);
             c.row(&[(c.margin, "Initial Term:", bold), (220.0, "24 months", b)]);
             c.gap(14.0);
             for (k, clause) in VA_CLAUSES.iter().enumerate().skip(1).take(6) {
-                c.para(&format!("{}. {}", k, clause.replace("Provider", vl).replace("Client", cl)));
+                c.para(&format!(
+                    "{}. {}",
+                    k,
+                    clause.replace("Provider", vl).replace("Client", cl)
+                ));
             }
             signature_blocks(c, &client, &vendor);
         }
@@ -841,12 +1103,19 @@ fn vendor_agreement(c: &mut Composer, rng: &mut Rng, template: usize) -> Fields 
             c.centered(title, bold.sized(b.size + 3.0));
             c.gap(10.0);
             let d = date.random_format(rng);
-            c.row(&[(c.margin, "Agreement Date", bold), (300.0, "Service Provider", bold)]);
+            c.row(&[
+                (c.margin, "Agreement Date", bold),
+                (300.0, "Service Provider", bold),
+            ]);
             c.row(&[(c.margin, &d, b), (300.0, &vendor, b)]);
             c.gap(14.0);
             c.para(&format!("{client} engages the Service Provider named above on the terms below, effective from the Agreement Date."));
             for (k, clause) in VA_CLAUSES.iter().enumerate().take(7) {
-                c.para(&format!("{}. {}", k + 1, clause.replace("Provider", "Service Provider")));
+                c.para(&format!(
+                    "{}. {}",
+                    k + 1,
+                    clause.replace("Provider", "Service Provider")
+                ));
             }
             signature_blocks(c, &client, &vendor);
         }
@@ -862,31 +1131,64 @@ fn hr_form(c: &mut Composer, rng: &mut Rng, template: usize) -> Fields {
     set(&mut f, "employee_name", employee.clone());
     let b = c.body;
     let bold = b.bold();
-    let job = rng.pick(&["Accounts Assistant", "Warehouse Supervisor", "Data Analyst", "Registered Nurse", "Sales Representative", "Software Engineer"]);
+    let job = rng.pick(&[
+        "Accounts Assistant",
+        "Warehouse Supervisor",
+        "Data Analyst",
+        "Registered Nurse",
+        "Sales Representative",
+        "Software Engineer",
+    ]);
     let manager = person(rng);
     match template % 3 {
         // An application form: labelled lines.
         0 => {
             c.line_style(&employer, bold.sized(b.size + 2.0));
             c.gap(6.0);
-            c.centered(rng.pick(&["EMPLOYMENT APPLICATION", "APPLICATION FOR EMPLOYMENT"]), bold.sized(b.size + 5.0));
+            c.centered(
+                rng.pick(&["EMPLOYMENT APPLICATION", "APPLICATION FOR EMPLOYMENT"]),
+                bold.sized(b.size + 5.0),
+            );
             c.gap(14.0);
             c.line_style("Personal Information", bold);
             let name_label = rng.pick(&["Full Name", "Applicant Name", "Name"]);
-            c.row(&[(c.margin, &format!("{name_label}:"), bold), (200.0, &employee, b)]);
+            c.row(&[
+                (c.margin, &format!("{name_label}:"), bold),
+                (200.0, &employee, b),
+            ]);
             let (s, city) = address(rng);
-            c.row(&[(c.margin, "Address:", bold), (200.0, &format!("{s}, {city}"), b)]);
-            let phone = format!("({}) 555-{:04}", rng.between(200, 989), rng.between(100, 9999));
+            c.row(&[
+                (c.margin, "Address:", bold),
+                (200.0, &format!("{s}, {city}"), b),
+            ]);
+            let phone = format!(
+                "({}) 555-{:04}",
+                rng.between(200, 989),
+                rng.between(100, 9999)
+            );
             c.row(&[(c.margin, "Phone:", bold), (200.0, &phone, b)]);
             c.row(&[(c.margin, "Position applied for:", bold), (200.0, job, b)]);
-            c.row(&[(c.margin, "Available start date:", bold), (200.0, &start.random_format(rng), b)]);
+            c.row(&[
+                (c.margin, "Available start date:", bold),
+                (200.0, &start.random_format(rng), b),
+            ]);
             c.gap(12.0);
             c.line_style("Employment History", bold);
             let prev = company(rng);
             c.row(&[(c.margin, "Previous employer:", bold), (200.0, &prev, b)]);
-            c.row(&[(c.margin, "Job title:", bold), (200.0, rng.pick(&["Clerk", "Technician", "Coordinator", "Assistant"]), b)]);
+            c.row(&[
+                (c.margin, "Job title:", bold),
+                (
+                    200.0,
+                    rng.pick(&["Clerk", "Technician", "Coordinator", "Assistant"]),
+                    b,
+                ),
+            ]);
             c.row(&[(c.margin, "Supervisor:", bold), (200.0, &manager, b)]);
-            c.row(&[(c.margin, "Reason for leaving:", bold), (200.0, "Relocation", b)]);
+            c.row(&[
+                (c.margin, "Reason for leaving:", bold),
+                (200.0, "Relocation", b),
+            ]);
             c.gap(12.0);
             c.para("I certify that the information in this application is true and complete. I understand that false information may be grounds for not hiring me or for termination of employment.");
             c.signature("Applicant Signature:");
@@ -894,7 +1196,14 @@ fn hr_form(c: &mut Composer, rng: &mut Rng, template: usize) -> Fields {
         }
         // A personnel action form: labels above values in columns.
         1 => {
-            c.centered(rng.pick(&["PERSONNEL ACTION FORM", "CHANGE OF STATUS FORM", "EMPLOYEE INFORMATION FORM"]), bold.sized(b.size + 5.0));
+            c.centered(
+                rng.pick(&[
+                    "PERSONNEL ACTION FORM",
+                    "CHANGE OF STATUS FORM",
+                    "EMPLOYEE INFORMATION FORM",
+                ]),
+                bold.sized(b.size + 5.0),
+            );
             c.centered(&employer, b);
             c.gap(14.0);
             let name_label = rng.pick(&["EMPLOYEE NAME", "Employee Name", "NAME OF EMPLOYEE"]);
@@ -902,17 +1211,32 @@ fn hr_form(c: &mut Composer, rng: &mut Rng, template: usize) -> Fields {
             let id = format!("E-{}", rng.between(10000, 99999));
             c.row(&[(c.margin, &employee, b), (330.0, &id, b)]);
             c.gap(8.0);
-            c.row(&[(c.margin, "DEPARTMENT", bold), (330.0, "EFFECTIVE DATE", bold)]);
+            c.row(&[
+                (c.margin, "DEPARTMENT", bold),
+                (330.0, "EFFECTIVE DATE", bold),
+            ]);
             let eff = start.random_format(rng);
-            c.row(&[(c.margin, rng.pick(&["Finance", "Operations", "Nursing", "Sales", "Engineering"]), b), (330.0, &eff, b)]);
+            c.row(&[
+                (
+                    c.margin,
+                    rng.pick(&["Finance", "Operations", "Nursing", "Sales", "Engineering"]),
+                    b,
+                ),
+                (330.0, &eff, b),
+            ]);
             c.gap(8.0);
             c.row(&[(c.margin, "JOB TITLE", bold), (330.0, "SUPERVISOR", bold)]);
             c.row(&[(c.margin, job, b), (330.0, &manager, b)]);
             c.gap(14.0);
             c.line_style("Type of action (check one)", bold);
-            c.line("[X] New hire   [ ] Promotion   [ ] Transfer   [ ] Pay change   [ ] Termination");
+            c.line(
+                "[X] New hire   [ ] Promotion   [ ] Transfer   [ ] Pay change   [ ] Termination",
+            );
             let (salary, _) = money(rng.between(38, 140) as u64 * 100_000, 0);
-            c.line(&format!("Annual salary: ${}", salary.trim_end_matches(".00")));
+            c.line(&format!(
+                "Annual salary: ${}",
+                salary.trim_end_matches(".00")
+            ));
             c.gap(10.0);
             c.signature("Employee Signature:");
             c.signature("HR Approval:");
@@ -929,7 +1253,10 @@ fn hr_form(c: &mut Composer, rng: &mut Rng, template: usize) -> Fields {
             c.gap(10.0);
             c.line_style(&format!("Re: Offer of employment - {job}"), bold);
             c.gap(6.0);
-            c.line(&format!("Dear {},", employee.split(' ').next().unwrap_or("Candidate")));
+            c.line(&format!(
+                "Dear {},",
+                employee.split(' ').next().unwrap_or("Candidate")
+            ));
             c.gap(6.0);
             let salary = rng.between(38, 140) * 1000;
             c.para(&format!("We are pleased to offer you the position of {job}, reporting to {manager}. Your start date will be {}, and your base salary will be ${salary} per year, paid every two weeks. The position is full time and at-will.", start.format(0)));
@@ -953,12 +1280,33 @@ fn unclassified(c: &mut Composer, rng: &mut Rng, kind: usize) -> (Fields, &'stat
     let which = kind % 5;
     match which {
         0 => {
-            let dish = rng.pick(&["Lemon Herb Roast Chicken", "Vegetable Lasagna", "Spiced Lentil Soup", "Blueberry Muffins"]);
+            let dish = rng.pick(&[
+                "Lemon Herb Roast Chicken",
+                "Vegetable Lasagna",
+                "Spiced Lentil Soup",
+                "Blueberry Muffins",
+            ]);
             c.centered(dish, bold.sized(b.size + 6.0));
-            c.centered(&format!("Serves {} - Prep {} min - Cook {} min", rng.between(2, 8), rng.between(10, 30), rng.between(20, 90)), b);
+            c.centered(
+                &format!(
+                    "Serves {} - Prep {} min - Cook {} min",
+                    rng.between(2, 8),
+                    rng.between(10, 30),
+                    rng.between(20, 90)
+                ),
+                b,
+            );
             c.gap(14.0);
             c.line_style("Ingredients", bold);
-            for i in ["2 cups flour", "1 tablespoon olive oil", "3 cloves garlic, minced", "1 teaspoon salt", "250 g fresh spinach", "1 lemon, zested", "2 eggs"] {
+            for i in [
+                "2 cups flour",
+                "1 tablespoon olive oil",
+                "3 cloves garlic, minced",
+                "1 teaspoon salt",
+                "250 g fresh spinach",
+                "1 lemon, zested",
+                "2 eggs",
+            ] {
                 c.line(&format!("- {i}"));
             }
             c.gap(10.0);
@@ -974,11 +1322,20 @@ fn unclassified(c: &mut Composer, rng: &mut Rng, kind: usize) -> (Fields, &'stat
             c.row(&[(c.margin, "To:", bold), (130.0, "All project staff", b)]);
             c.row(&[(c.margin, "From:", bold), (130.0, &person(rng), b)]);
             c.row(&[(c.margin, "Date:", bold), (130.0, &d, b)]);
-            c.row(&[(c.margin, "Subject:", bold), (130.0, "Minutes of the weekly planning meeting", b)]);
+            c.row(&[
+                (c.margin, "Subject:", bold),
+                (130.0, "Minutes of the weekly planning meeting", b),
+            ]);
             let (m, e) = (c.margin, c.right_edge());
             c.rule(m, e, 6.0);
             c.gap(14.0);
-            c.para(&format!("Attendees: {}, {}, {} and {}.", person(rng), person(rng), person(rng), person(rng)));
+            c.para(&format!(
+                "Attendees: {}, {}, {} and {}.",
+                person(rng),
+                person(rng),
+                person(rng),
+                person(rng)
+            ));
             c.para("1. The office move is on schedule for the end of next month. Facilities will circulate the seating plan on Friday.");
             c.para("2. The quarterly town hall will be held in the main conference room. Questions can be submitted in advance through the intranet.");
             c.para("3. Action items: update the project tracker, book the training room, and confirm the holiday rota by Wednesday.");
@@ -991,7 +1348,10 @@ fn unclassified(c: &mut Composer, rng: &mut Rng, kind: usize) -> (Fields, &'stat
             let (m, e) = (c.margin, c.right_edge());
             c.rule(m, e, 6.0);
             c.gap(14.0);
-            c.line_style(&format!("{city} library reopens after year-long renovation"), bold.sized(b.size + 4.0));
+            c.line_style(
+                &format!("{city} library reopens after year-long renovation"),
+                bold.sized(b.size + 4.0),
+            );
             c.line(&format!("By {}", person(rng)));
             c.gap(6.0);
             c.para(&format!("The {city} public library welcomed visitors back on Saturday after a renovation that added a children's wing, a maker space and solar panels on the roof. Hundreds of residents queued before the doors opened."));
@@ -1000,7 +1360,11 @@ fn unclassified(c: &mut Composer, rng: &mut Rng, kind: usize) -> (Fields, &'stat
             c.para("Elsewhere, the farmers market will move to the riverside park for the summer season, and road works on the main bridge are expected to finish in June.");
         }
         3 => {
-            let utility = format!("{} {}", rng.pick(&STEMS), rng.pick(&["Electric", "Water & Power", "Energy", "Gas Company"]));
+            let utility = format!(
+                "{} {}",
+                rng.pick(&STEMS),
+                rng.pick(&["Electric", "Water & Power", "Energy", "Gas Company"])
+            );
             c.line_style(&utility, bold.sized(b.size + 6.0));
             c.line("Customer Service 1-800-555-0142");
             c.gap(10.0);
@@ -1008,12 +1372,22 @@ fn unclassified(c: &mut Composer, rng: &mut Rng, kind: usize) -> (Fields, &'stat
             c.gap(10.0);
             let customer = person(rng);
             let (s, city) = address(rng);
-            let acct = format!("{}-{}", rng.between(1000, 9999), rng.between(100000, 999999));
+            let acct = format!(
+                "{}-{}",
+                rng.between(1000, 9999),
+                rng.between(100000, 999999)
+            );
             let stmt = Date::random(rng);
             c.row(&[(c.margin, "Account holder:", bold), (220.0, &customer, b)]);
-            c.row(&[(c.margin, "Service address:", bold), (220.0, &format!("{s}, {city}"), b)]);
+            c.row(&[
+                (c.margin, "Service address:", bold),
+                (220.0, &format!("{s}, {city}"), b),
+            ]);
             c.row(&[(c.margin, "Account number:", bold), (220.0, &acct, b)]);
-            c.row(&[(c.margin, "Statement date:", bold), (220.0, &stmt.format(1), b)]);
+            c.row(&[
+                (c.margin, "Statement date:", bold),
+                (220.0, &stmt.format(1), b),
+            ]);
             c.gap(12.0);
             let kwh = rng.between(200, 1400);
             let charge = kwh as u64 * 14;
@@ -1026,13 +1400,30 @@ fn unclassified(c: &mut Composer, rng: &mut Rng, kind: usize) -> (Fields, &'stat
             c.para("Compare your usage: this month you used 8% less electricity than the same month last year. Sign up for paperless billing and autopay on our website.");
         }
         _ => {
-            let place = format!("{} {}", rng.pick(&["The Golden", "Little", "Blue", "Old Town"]), rng.pick(&["Spoon", "Bistro", "Noodle Bar", "Diner", "Cafe"]));
+            let place = format!(
+                "{} {}",
+                rng.pick(&["The Golden", "Little", "Blue", "Old Town"]),
+                rng.pick(&["Spoon", "Bistro", "Noodle Bar", "Diner", "Cafe"])
+            );
             c.centered(&place, bold.sized(b.size + 5.0));
             c.centered(&address(rng).0, b);
-            c.centered(&format!("Table {} - Server: {}", rng.between(1, 30), rng.pick(&FIRST)), b);
+            c.centered(
+                &format!(
+                    "Table {} - Server: {}",
+                    rng.between(1, 30),
+                    rng.pick(&FIRST)
+                ),
+                b,
+            );
             c.gap(10.0);
             let mut sum = 0u64;
-            for item in ["Soup of the day", "Grilled salmon", "Caesar salad", "Sparkling water", "Espresso"] {
+            for item in [
+                "Soup of the day",
+                "Grilled salmon",
+                "Caesar salad",
+                "Sparkling water",
+                "Espresso",
+            ] {
                 let p = rng.between(3, 28) as u64 * 100 + 50;
                 sum += p;
                 let price = money(p, 2).1;
@@ -1040,9 +1431,15 @@ fn unclassified(c: &mut Composer, rng: &mut Rng, kind: usize) -> (Fields, &'stat
             }
             let tax = sum * 8 / 100;
             c.gap(8.0);
-            c.row(&[(c.margin + 60.0, "Subtotal", b), (400.0, &money(sum, 2).1, b)]);
+            c.row(&[
+                (c.margin + 60.0, "Subtotal", b),
+                (400.0, &money(sum, 2).1, b),
+            ]);
             c.row(&[(c.margin + 60.0, "Tax", b), (400.0, &money(tax, 2).1, b)]);
-            c.row(&[(c.margin + 60.0, "Total", bold), (400.0, &money(sum + tax, 0).1, bold)]);
+            c.row(&[
+                (c.margin + 60.0, "Total", bold),
+                (400.0, &money(sum + tax, 0).1, bold),
+            ]);
             c.gap(10.0);
             c.centered("VISA **** 4821 - APPROVED", b);
             c.centered("Thank you for dining with us!", b);
@@ -1080,7 +1477,11 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), SynthError> {
 
 /// Writes grey page images as one file: a PNG for one page, an image-only PDF for several.
 /// Returns the file written.
-pub fn write_pages(dir: &Path, name: &str, pages: &[image::GrayImage]) -> Result<PathBuf, SynthError> {
+pub fn write_pages(
+    dir: &Path,
+    name: &str,
+    pages: &[image::GrayImage],
+) -> Result<PathBuf, SynthError> {
     let pngs: Vec<Vec<u8>> = pages
         .iter()
         .map(|p| encode_png(p, DPI))
@@ -1137,17 +1538,30 @@ pub fn generate(
     let mut out = Vec::new();
     for (ci, class) in CLASSES.iter().enumerate() {
         for i in 0..per_class {
-            let mut rng = Rng(seed ^ ((ci as u64) << 32) ^ (i as u64).wrapping_mul(0x51_7CC1_B727_220A));
+            let mut rng =
+                Rng(seed ^ ((ci as u64) << 32) ^ (i as u64).wrapping_mul(0x51_7CC1_B727_220A));
             rng.next();
             let template = (i + ci) % 3;
             let font = fonts[(i + i / 3 + ci) % 3];
             let mut c = Composer::new(&ts, font);
             let (fields, template_name) = match *class {
-                "invoice" => (invoice(&mut c, &mut rng, template), format!("invoice-{template}")),
-                "purchase_order" => (purchase_order(&mut c, &mut rng, template), format!("po-{template}")),
+                "invoice" => (
+                    invoice(&mut c, &mut rng, template),
+                    format!("invoice-{template}"),
+                ),
+                "purchase_order" => (
+                    purchase_order(&mut c, &mut rng, template),
+                    format!("po-{template}"),
+                ),
                 "nda" => (nda(&mut c, &mut rng, template), format!("nda-{template}")),
-                "vendor_agreement" => (vendor_agreement(&mut c, &mut rng, template), format!("va-{template}")),
-                "hr_form" => (hr_form(&mut c, &mut rng, template), format!("hr-{template}")),
+                "vendor_agreement" => (
+                    vendor_agreement(&mut c, &mut rng, template),
+                    format!("va-{template}"),
+                ),
+                "hr_form" => (
+                    hr_form(&mut c, &mut rng, template),
+                    format!("hr-{template}"),
+                ),
                 _ => {
                     let (f, kind) = unclassified(&mut c, &mut rng, i);
                     (f, kind.to_string())
@@ -1166,7 +1580,11 @@ pub fn generate(
                 };
                 images.push(d.apply(&page).0);
             }
-            let name = format!("{class}-{i:02}-{template_name}-{}-{}", font.name(), degradation.slug());
+            let name = format!(
+                "{class}-{i:02}-{template_name}-{}-{}",
+                font.name(),
+                degradation.slug()
+            );
             let file = write_pages(dir, &name, &images)?;
             let label = Label {
                 document_type: class.to_string(),
@@ -1192,7 +1610,11 @@ mod tests {
 
     #[test]
     fn dates_and_money_print_and_normalise() {
-        let d = Date { y: 2025, m: 3, d: 5 };
+        let d = Date {
+            y: 2025,
+            m: 3,
+            d: 5,
+        };
         assert_eq!(d.iso(), "2025-03-05");
         assert_eq!(d.format(0), "March 5, 2025");
         assert_eq!(d.format(1), "03/05/2025");

@@ -76,19 +76,25 @@ impl PageLayout {
     /// are within 2 pt share a line), e.g. as ground truth.
     pub fn text(&self) -> String {
         let mut runs: Vec<&Run> = self.runs.iter().collect();
-        runs.sort_by(|a, b| a.baseline.total_cmp(&b.baseline).then(a.x.total_cmp(&b.x)));
-        let mut out = String::new();
-        let mut last: Option<f32> = None;
+        runs.sort_by(|a, b| a.baseline.total_cmp(&b.baseline));
+        let mut lines: Vec<Vec<&Run>> = Vec::new();
         for r in runs {
-            match last {
-                Some(b) if (r.baseline - b).abs() <= 2.0 => out.push(' '),
-                Some(_) => out.push('\n'),
-                None => {}
+            match lines.last_mut() {
+                Some(line) if (r.baseline - line[0].baseline).abs() <= 2.0 => line.push(r),
+                _ => lines.push(vec![r]),
             }
-            out.push_str(&r.text);
-            last = Some(r.baseline);
         }
-        out
+        lines
+            .into_iter()
+            .map(|mut line| {
+                line.sort_by(|a, b| a.x.total_cmp(&b.x));
+                line.iter()
+                    .map(|r| r.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -165,15 +171,24 @@ impl Typesetter {
         if text.trim().is_empty() {
             return Ok(0.0);
         }
-        let object =
-            PdfPageTextObject::new(&self.doc, text, self.token(style), PdfPoints::new(style.size))
-                .map_err(pdfium_err("measure a line"))?;
+        let object = PdfPageTextObject::new(
+            &self.doc,
+            text,
+            self.token(style),
+            PdfPoints::new(style.size),
+        )
+        .map_err(pdfium_err("measure a line"))?;
         Ok(object.width().map_err(pdfium_err("measure a line"))?.value)
     }
 
     /// Greedy line breaking of one paragraph to `max_width` points (a word longer than the
     /// width gets a line of its own).
-    pub fn wrap(&self, text: &str, style: Style, max_width: f32) -> Result<Vec<String>, SynthError> {
+    pub fn wrap(
+        &self,
+        text: &str,
+        style: Style,
+        max_width: f32,
+    ) -> Result<Vec<String>, SynthError> {
         let mut lines = Vec::new();
         let mut current = String::new();
         for word in text.split_whitespace() {

@@ -233,8 +233,7 @@ fn from_below(
 /// Whether some words are written in capitals only (at least two letters, no lower case).
 fn all_capitals(page: &PageView, words: &[usize]) -> bool {
     let text = page.join(words);
-    text.chars().filter(|c| c.is_alphabetic()).count() >= 2
-        && !text.chars().any(char::is_lowercase)
+    text.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !text.chars().any(char::is_lowercase)
 }
 
 /// The words before the next label ("INV-1042 Date: 01/05/2024" → "INV-1042").
