@@ -49,13 +49,14 @@ impl Tess {
     }
 
     fn set_image(&mut self, pix: &Pix, dpi: Option<u32>) {
+        let dpi = dpi.unwrap_or(300).clamp(70, 2400);
+        // The image itself carries the resolution too: orientation detection reads it from there
+        // (and warns about "0 dpi" otherwise).
+        pix.set_dpi(dpi);
         // Tesseract takes its own reference to the image.
         unsafe {
             sys::TessBaseAPISetImage2(self.ptr(), pix.as_ptr().cast());
-            sys::TessBaseAPISetSourceResolution(
-                self.ptr(),
-                dpi.unwrap_or(300).clamp(70, 2400) as i32,
-            );
+            sys::TessBaseAPISetSourceResolution(self.ptr(), dpi as i32);
         }
     }
 
