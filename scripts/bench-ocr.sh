@@ -21,7 +21,7 @@
 #   - degraded set: `countersign eval ocr` and the tesseract CLI (scored with `eval ocr --text-from`),
 #     mean CER per degradation.
 # Every process that runs Tesseract has OMP_THREAD_LIMIT=1 (set here for all of them).
-# Takes ~4–5 minutes on 2 cores after the build (OCRmyPDF alone ~1 minute).
+# Takes ~2.5 minutes on 2 cores after the build (OCRmyPDF alone ~40 s), ~4 minutes with BENCH_RUNS=3.
 #
 # Knobs (environment):
 #   COUNTERSIGN_BIN         use this countersign binary instead of building the release one
@@ -29,6 +29,7 @@
 #   BENCH_SKIP_OCRMYPDF=1   leave OCRmyPDF out (no venv, no ghostscript needed)
 #   BENCH_SKIP_DEGRADED=1   leave the degraded set out
 #   BENCH_OCRMYPDF=17.13.0  the OCRmyPDF version pip installs into target/bench-venv
+#   BENCH_PAGE_TIMEOUT=120  seconds after which one page (any tool) counts as failed
 #   BENCH_KEEP=1            keep the temp dir (pages, every tool's text and output) and print its path
 # Needs: tesseract (+ eng and osd data), python3 with venv, and for OCRmyPDF ghostscript:
 #   sudo apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd ghostscript python3-venv
@@ -87,6 +88,8 @@ import glob, json, os, statistics, subprocess, sys, time
 BIN, WORK, OCRMYPDF, NPROC = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 RUNS = max(1, int(os.environ.get("BENCH_RUNS", "1")))
 DEGRADED = os.environ.get("BENCH_SKIP_DEGRADED") != "1"
+# A page that takes longer than this (any tool) counts as failed instead of stalling the run.
+PAGE_LIMIT = int(os.environ.get("BENCH_PAGE_TIMEOUT", "120"))
 ENV = dict(os.environ, OMP_THREAD_LIMIT="1")
 
 def log(msg):
@@ -95,25 +98,27 @@ def log(msg):
 def run(args, **kw):
     return subprocess.run(args, env=ENV, check=True, **kw)
 
-def timed(args, **kw):
-    """Wall seconds of one command (its output discarded unless redirected by kw)."""
-    kw.setdefault("stdout", subprocess.DEVNULL)
-    kw.setdefault("stderr", subprocess.DEVNULL)
+def timed(args, stdout=subprocess.DEVNULL, stdin=None):
+    """(wall seconds, user+sys CPU seconds) of one command and every process it waited for."""
     t = time.perf_counter()
-    run(args, **kw)
-    return time.perf_counter() - t
-
-def cpu_seconds(args):
-    """user+sys CPU seconds of one command and everything it waited for (os.wait4)."""
-    p = subprocess.Popen(args, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(args, env=ENV, stdin=subprocess.PIPE if stdin else None, stdout=stdout,
+                         stderr=subprocess.DEVNULL, text=True)
+    if stdin:
+        p.stdin.write(stdin)
+        p.stdin.close()
     _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
     if status != 0:
         sys.exit(f"bench-ocr: {args} failed ({status})")
-    return ru.ru_utime + ru.ru_stime
+    return wall, ru.ru_utime + ru.ru_stime
+
+def cpu_seconds(args):
+    return timed(args)[1]
 
 def eval_json(args):
     """`countersign --json eval ocr …`: (file lines, summary)."""
-    out = subprocess.run([BIN, "--json", "eval", "ocr", *args], env=ENV, capture_output=True, text=True)
+    out = subprocess.run([BIN, "--json", "eval", "ocr", "--timeout", str(PAGE_LIMIT), *args], env=ENV,
+                         capture_output=True, text=True)
     lines = [json.loads(l) for l in out.stdout.splitlines() if l.strip()]
     if not lines or not lines[-1].get("summary"):
         sys.exit(f"bench-ocr: eval ocr {args} failed:\n{out.stdout}\n{out.stderr}")
@@ -155,25 +160,27 @@ floor = cpu_total / NPROC
 def tesseract_parallel(images, out):
     os.makedirs(out, exist_ok=True)
     listing = "\n".join(images) + "\n"
-    t = time.perf_counter()
-    subprocess.run(["xargs", "-P", str(NPROC), "-I{}", "sh", "-c",
-                    f'tesseract "$1" "{out}/$(basename "$1" .png)" >/dev/null 2>&1', "sh", "{}"],
-                   input=listing, text=True, env=ENV, check=True)
-    return time.perf_counter() - t
+    return timed(["xargs", "-P", str(NPROC), "-I{}", "sh", "-c",
+                  f'timeout {PAGE_LIMIT} tesseract "$1" "{out}/$(basename "$1" .png)" >/dev/null 2>&1 || true',
+                  "sh", "{}"], stdin=listing)
 
 log(f"tesseract CLI: one process per page, xargs -P {NPROC}")
-tess_walls = [tesseract_parallel(pages, os.path.join(WORK, f"tesseract-{r}")) for r in range(RUNS)]
+tess_runs = [tesseract_parallel(pages, os.path.join(WORK, f"tesseract-{r}")) for r in range(RUNS)]
+tess_walls = [w for w, _ in tess_runs]
 tess_wall = statistics.median(tess_walls)
+tess_cpu = statistics.median(c for _, c in tess_runs)
 _, tess_eval = eval_json([scan, "--text-from", os.path.join(WORK, "tesseract-0")])
 
 # ----------------------------------------------------------------------------------- Countersign
 log("countersign ocr scan12.pdf --json")
-cs_walls = []
+cs_runs = []
 for r in range(RUNS):
     out = os.path.join(WORK, f"countersign-{r}.jsonl")
     with open(out, "w") as f:
-        cs_walls.append(timed([BIN, "--json", "ocr", pdf], stdout=f))
+        cs_runs.append(timed([BIN, "--json", "ocr", pdf], stdout=f))
+cs_walls = [w for w, _ in cs_runs]
 cs_wall = statistics.median(cs_walls)
+cs_cpu = statistics.median(c for _, c in cs_runs)
 doc = json.loads(open(os.path.join(WORK, "countersign-0.jsonl")).read().splitlines()[0])
 cs_text = os.path.join(WORK, "countersign-text")
 os.makedirs(cs_text)
@@ -188,10 +195,10 @@ _, cs_pages_eval = eval_json([scan])
 omp = None
 if OCRMYPDF:
     log(f"ocrmypdf --rotate-pages --deskew -j {NPROC} --output-type pdf --sidecar")
-    walls = []
+    omp_runs = []
     for r in range(RUNS):
         sidecar = os.path.join(WORK, f"ocrmypdf-{r}.txt")
-        walls.append(timed([OCRMYPDF, "--rotate-pages", "--deskew", "-j", str(NPROC), "--output-type", "pdf",
+        omp_runs.append(timed([OCRMYPDF, "--rotate-pages", "--deskew", "-j", str(NPROC), "--output-type", "pdf",
                             "--sidecar", sidecar, pdf, os.path.join(WORK, f"ocrmypdf-{r}.pdf")]))
     texts = open(os.path.join(WORK, "ocrmypdf-0.txt"), encoding="utf-8").read().split("\f")
     omp_text = os.path.join(WORK, "ocrmypdf-text")
@@ -200,7 +207,8 @@ if OCRMYPDF:
         with open(os.path.join(omp_text, f"page-{i + 1:02}.txt"), "w") as f:
             f.write(t)
     _, omp_eval = eval_json([scan, "--text-from", omp_text])
-    omp = (statistics.median(walls), omp_eval, walls)
+    walls = [w for w, _ in omp_runs]
+    omp = (statistics.median(walls), omp_eval, walls, statistics.median(c for _, c in omp_runs))
 
 # ---------------------------------------------------------------------------------- degraded set
 deg = None
@@ -211,7 +219,7 @@ if DEGRADED:
     cs_deg_wall = time.perf_counter() - t
     log("degraded set: tesseract CLI")
     images = sorted(glob.glob(os.path.join(degraded, "*.png")))
-    tess_deg_wall = tesseract_parallel(images, os.path.join(WORK, "tesseract-degraded"))
+    tess_deg_wall = tesseract_parallel(images, os.path.join(WORK, "tesseract-degraded"))[0]
     tess_deg_files, tess_deg = eval_json([degraded, "--text-from", os.path.join(WORK, "tesseract-degraded")])
     deg = (cs_deg, cs_deg_wall, tess_deg, tess_deg_wall, len(images))
 
@@ -240,18 +248,19 @@ print(f"Machine: {NPROC} cores (nproc), {cpu_model}; load average {load_start[0]
 print()
 print("12-page scan, 300 dpi (small skew, light noise, page 7 upside down):")
 print()
-print("| | wall | pages/min | CER (weighted) | CER (mean of pages) | notes |")
-print("|---|---|---|---|---|---|")
-print(f"| Tesseract compute floor | {floor:.1f} s | {ppm(floor):.1f} | | | Σ user+sys {cpu_total:.1f} s of 12 single-threaded `tesseract` runs ÷ {NPROC} cores |")
-print(f"| `tesseract` CLI, `xargs -P {NPROC}` | {tess_wall:.1f} s | {ppm(tess_wall):.1f} | {tess_eval['weighted_cer']:.4f} | {tess_eval['mean_cer']:.4f} | one process per PNG page; no rotation or deskew {spread(tess_walls)} |")
+print("| | wall | pages/min | CPU (user+sys) | CER (weighted) | CER (mean of pages) | notes |")
+print("|---|---|---|---|---|---|---|")
+print(f"| Tesseract compute floor | {floor:.1f} s | {ppm(floor):.1f} | {cpu_total:.1f} s | | | Σ user+sys of 12 single-threaded `tesseract` runs ÷ {NPROC} cores |")
+print(f"| `tesseract` CLI, `xargs -P {NPROC}` | {tess_wall:.1f} s | {ppm(tess_wall):.1f} | {tess_cpu:.1f} s | {tess_eval['weighted_cer']:.4f} | {tess_eval['mean_cer']:.4f} | one process per PNG page; no rotation or deskew {spread(tess_walls)} |")
 if omp:
-    print(f"| OCRmyPDF `--rotate-pages --deskew -j {NPROC}` | {omp[0]:.1f} s | {ppm(omp[0]):.1f} | {omp[1]['weighted_cer']:.4f} | {omp[1]['mean_cer']:.4f} | 12-page PDF in, PDF + sidecar out {spread(omp[2])} |")
-print(f"| **Countersign** `countersign ocr scan12.pdf --json` | {cs_wall:.1f} s | {ppm(cs_wall):.1f} | {cs_eval['weighted_cer']:.4f} | {cs_eval['mean_cer']:.4f} | 12-page PDF in (rendered by PDFium), JSON out {spread(cs_walls)} |")
-print(f"| Countersign `eval ocr` on the 12 PNG pages | {cs_pages_eval['seconds']:.1f} s | {cs_pages_eval['pages_per_minute']:.1f} | {cs_pages_eval['weighted_cer']:.4f} | {cs_pages_eval['mean_cer']:.4f} | {NPROC} files at a time, one `ocr_file` each |")
+    print(f"| OCRmyPDF `--rotate-pages --deskew -j {NPROC}` | {omp[0]:.1f} s | {ppm(omp[0]):.1f} | {omp[3]:.1f} s | {omp[1]['weighted_cer']:.4f} | {omp[1]['mean_cer']:.4f} | 12-page PDF in, PDF + sidecar out {spread(omp[2])} |")
+print(f"| **Countersign** `countersign ocr scan12.pdf --json` | {cs_wall:.1f} s | {ppm(cs_wall):.1f} | {cs_cpu:.1f} s | {cs_eval['weighted_cer']:.4f} | {cs_eval['mean_cer']:.4f} | 12-page PDF in (rendered by PDFium), JSON out {spread(cs_walls)} |")
+print(f"| Countersign `eval ocr` on the 12 PNG pages | {cs_pages_eval['seconds']:.1f} s | {cs_pages_eval['pages_per_minute']:.1f} | | {cs_pages_eval['weighted_cer']:.4f} | {cs_pages_eval['mean_cer']:.4f} | {NPROC} files at a time, one `ocr_file` each |")
 print()
 print("| ratio | value | target |")
 print("|---|---|---|")
 print(f"| Countersign wall ÷ floor | {cs_wall / floor:.2f} | ≤ 1.10 |")
+print(f"| Countersign CPU ÷ Tesseract CPU (floor) | {cs_cpu / cpu_total:.2f} | |")
 print(f"| Countersign wall ÷ `tesseract` CLI wall | {cs_wall / tess_wall:.2f} | |")
 if omp:
     print(f"| Countersign pages/min ÷ OCRmyPDF pages/min | {omp[0] / cs_wall:.2f} | ≥ 3 |")
@@ -267,6 +276,7 @@ if deg:
         t = tess_deg["by_degradation"].get(d, {})
         print(f"| {d} | {g['files']} | {g['mean_cer']:.4f} | {t.get('mean_cer', float('nan')):.4f} |")
     print(f"| **all** | {cs_deg['files']} | {cs_deg['mean_cer']:.4f} | {tess_deg['mean_cer']:.4f} |")
+    print(f"| pages failed (error or > {PAGE_LIMIT} s) | | {cs_deg['failed']} | {tess_deg['failed']} |")
     print(f"| wall (pages/min) | | {cs_deg_wall:.1f} s ({n * 60 / cs_deg_wall:.1f}) | {tess_deg_wall:.1f} s ({n * 60 / tess_deg_wall:.1f}) |")
     print()
     print("Upright and rotated pages (rotated pages should read as well as upright):")

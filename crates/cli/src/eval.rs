@@ -29,6 +29,10 @@ pub enum EvalCommand {
         /// Do not run OCR: read each image's recognised text from DIR2/<image stem>.txt.
         #[arg(long, value_name = "DIR2")]
         text_from: Option<PathBuf>,
+        /// Give up on a file whose OCR takes longer than this (it is reported as that file's
+        /// error, `decode_timeout`, and the run exits non-zero).
+        #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+        timeout: u64,
     },
     /// Write a synthetic evaluation set with known text: pages in 3 fonts, clean and degraded
     /// (skew, rotation, noise, blur, low contrast, low dpi), as PNG + .gt.txt and MANIFEST.tsv.
@@ -62,7 +66,11 @@ pub enum EvalCommand {
 
 pub async fn run(command: EvalCommand, out: &mut Output) -> Result<(), Error> {
     match command {
-        EvalCommand::Ocr { dir, text_from } => ocr(&dir, text_from.as_deref(), out).await,
+        EvalCommand::Ocr {
+            dir,
+            text_from,
+            timeout,
+        } => ocr(&dir, text_from.as_deref(), timeout, out).await,
         EvalCommand::Generate { out_dir, scan12 } => generate(out_dir, scan12, out).await,
         EvalCommand::GenerateDocs {
             out_dir,
@@ -190,7 +198,12 @@ struct Scored {
     result: Outcome,
 }
 
-async fn ocr(dir: &Path, text_from: Option<&Path>, out: &mut Output) -> Result<(), Error> {
+async fn ocr(
+    dir: &Path,
+    text_from: Option<&Path>,
+    timeout_secs: u64,
+    out: &mut Output,
+) -> Result<(), Error> {
     let found = eval::discover(dir).map_err(|e| {
         Error::new(
             ErrorCode::UnreadableFile,
@@ -241,7 +254,16 @@ async fn ocr(dir: &Path, text_from: Option<&Path>, out: &mut Output) -> Result<(
         let text_from = text_from.map(Path::to_owned);
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await.expect("semaphore open");
-            (i, score_one(&sample, text_from.as_deref()).await)
+            let limit = std::time::Duration::from_secs(timeout_secs);
+            let result = tokio::time::timeout(limit, score_one(&sample, text_from.as_deref()))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::new(
+                        ErrorCode::DecodeTimeout,
+                        format!("OCR did not finish within {timeout_secs} s"),
+                    ))
+                });
+            (i, result)
         });
     }
     let mut done: Vec<Option<Outcome>> = (0..found.samples.len()).map(|_| None).collect();
@@ -341,6 +363,15 @@ async fn ocr(dir: &Path, text_from: Option<&Path>, out: &mut Output) -> Result<(
         }
     }
     out.failed |= failed > 0;
+    let timed_out = results.iter().any(|s| {
+        s.result
+            .as_ref()
+            .is_err_and(|e| e.code == ErrorCode::DecodeTimeout)
+    });
+    if timed_out {
+        // A page still being read cannot be stopped, and the runtime would wait for it on exit.
+        std::process::exit(1);
+    }
     Ok(())
 }
 

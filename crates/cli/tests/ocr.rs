@@ -41,13 +41,13 @@ fn a_page_scanned_upside_down_reads_as_well_as_the_upright_one() {
     );
     let page = &doc["pages"][0];
     assert_eq!(page["quality"]["orientation_degrees"], 180);
-    let orientation = page["preprocessing"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["stage"] == "orientation")
-        .expect("the orientation stage is recorded");
-    assert_eq!(orientation["applied"], true, "{orientation}");
+    let steps = page["preprocessing"].as_array().unwrap();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["stage"] == "orientation" && s["applied"] == true),
+        "the page was turned, and the record says so: {steps:?}"
+    );
     // Words carry line and block ids in reading order.
     let words = page["words"].as_array().unwrap();
     assert!(words

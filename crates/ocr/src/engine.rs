@@ -61,7 +61,25 @@ impl Tess {
     }
 
     /// Recognises the image set and returns Tesseract's TSV (words with boxes and confidences).
-    fn tsv(&mut self) -> Result<String, OcrError> {
+    /// Recognition stops at `deadline` (what was read by then is returned), so no page can hold
+    /// an engine for ever.
+    fn tsv(&mut self, deadline: std::time::Duration) -> Result<String, OcrError> {
+        let monitor = unsafe { sys::TessMonitorCreate() };
+        if !monitor.is_null() {
+            unsafe {
+                sys::TessMonitorSetDeadlineMSecs(
+                    monitor,
+                    deadline.as_millis().min(i32::MAX as u128) as i32,
+                );
+                if sys::TessBaseAPIRecognize(self.ptr(), monitor) != 0 {
+                    tracing::warn!(
+                        seconds = deadline.as_secs(),
+                        "recognition stopped at its deadline; keeping what was read"
+                    );
+                }
+                sys::TessMonitorDelete(monitor);
+            }
+        }
         let text = unsafe { sys::TessBaseAPIGetTsvText(self.ptr(), 0) };
         if text.is_null() {
             return Err(OcrError::Output("Tesseract returned no result".into()));
@@ -139,6 +157,8 @@ impl Engine {
     }
 
     pub fn with_options(options: Options) -> Result<Engine, OcrError> {
+        // Leptonica's informational messages ("text is oriented up", …) are not for operators.
+        unsafe { sys::setMsgSeverity(sys::L_SEVERITY_ERROR as i32) };
         let text = Tess::new(LANGUAGE)?;
         // Automatic page segmentation, as the tesseract CLI uses (the C API defaults to one block).
         unsafe { sys::TessBaseAPISetPageSegMode(text.ptr(), sys::TessPageSegMode_PSM_AUTO) };
@@ -164,8 +184,9 @@ impl Engine {
         preprocess::prepare(&mut page, &self.options)?;
         let (mut best, mut raw) = self.read(index, &page)?;
 
-        // Orientation: only when the upright reading is poor (a confident reading is upright).
-        if self.options.enabled {
+        // Orientation by Tesseract's OSD: only for pages the glyph-shape stage could not judge,
+        // and only when the reading is poor (a confident reading is upright).
+        if self.options.enabled && !page.orientation_known {
             let started = std::time::Instant::now();
             let mut turned_page = None;
             let sideways = sideways_share(&best);
@@ -189,7 +210,9 @@ impl Engine {
                         preprocess::prepare(&mut turned, &self.options)?;
                         let (again, raw_again) = self.read(index, &turned)?;
                         let before = best.mean_confidence;
-                        if again.mean_confidence > before {
+                        // As well as before is enough: Tesseract reads sideways lines by
+                        // itself, but the page image and the boxes should be upright.
+                        if again.mean_confidence >= before - 0.01 && !again.words.is_empty() {
                             best = again;
                             raw = raw_again;
                             turned_page = Some(turned);
@@ -200,7 +223,7 @@ impl Engine {
                             )
                         } else {
                             format!(
-                                "OSD suggested {degrees}° (confidence {conf:.1}) but the turned page read worse ({:.2} ≤ {before:.2})",
+                                "OSD suggested {degrees}° (confidence {conf:.1}) but the turned page read worse ({:.2} < {before:.2})",
                                 again.mean_confidence
                             )
                         }
@@ -247,7 +270,7 @@ impl Engine {
     /// One reading of the prepared page; boxes mapped back to the page image.
     fn read(&mut self, index: u32, page: &PageImage) -> Result<(OcrPage, String), OcrError> {
         self.text.set_image(page.for_engine(), page.engine_dpi());
-        let tsv = self.text.tsv()?;
+        let tsv = self.text.tsv(self.options.page_deadline)?;
         let mut ocr = page_from_tsv(index, page.page.width(), page.page.height(), &tsv);
         if page.scale != 1.0 {
             let (w, h) = (page.page.width(), page.page.height());

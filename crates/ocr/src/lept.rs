@@ -119,6 +119,34 @@ impl Pix {
         (failed == 0).then_some((angle, conf))
     }
 
+    /// Text orientation of a 1-bit image from the shapes of its glyphs (ascenders outnumber
+    /// descenders in Latin text): `(clockwise rotation that makes the text upright — 0, 90, 180 or
+    /// 270 —, up/down confidence, left/right confidence)`, or `None` when Leptonica cannot decide
+    /// (too little text, or no clear answer). Cheap: it works on the page reduced to half size.
+    pub fn orientation(&self) -> Option<(u32, f32, f32)> {
+        let half = made(
+            unsafe { sys::pixReduceRankBinaryCascade(self.as_ptr(), 1, 0, 0, 0) },
+            "reduce the page",
+        )
+        .ok()?;
+        let (mut up, mut left) = (0f32, 0f32);
+        if unsafe { sys::pixOrientDetect(half.as_ptr(), &mut up, &mut left, 0, 0) } != 0 {
+            return None;
+        }
+        let mut orient = 0;
+        // Leptonica's default thresholds (minimum up/down confidence 8, ratio 2.5).
+        let decided = unsafe { sys::makeOrientDecision(up, left, 0.0, 0.0, &mut orient, 0) } == 0;
+        let rotation = match orient {
+            _ if !decided => return None,
+            o if o == sys::L_TEXT_ORIENT_UP as i32 => 0,
+            o if o == sys::L_TEXT_ORIENT_LEFT as i32 => 90,
+            o if o == sys::L_TEXT_ORIENT_DOWN as i32 => 180,
+            o if o == sys::L_TEXT_ORIENT_RIGHT as i32 => 270,
+            _ => return None,
+        };
+        Some((rotation, up, left))
+    }
+
     /// Rotated clockwise by `degrees` about the centre, same size, white brought in.
     pub fn rotate(&self, degrees: f32) -> Result<Pix, OcrError> {
         made(

@@ -5,11 +5,11 @@
 //! - [`omp`]: Tesseract's OpenMP threads must be limited before the process starts.
 
 pub mod engine;
-pub mod hocr;
 pub mod eval;
+pub mod hocr;
 pub mod lept;
 pub mod omp;
 pub mod pdf;
+pub mod preprocess;
 pub mod synth;
 pub mod typeset;
-pub mod preprocess;

@@ -537,7 +537,7 @@ pub fn variants(n: usize) -> Vec<Degradation> {
         Degradation::Rotate(180),
         Degradation::Rotate(270),
         Degradation::GaussianNoise {
-            sigma: [30.0, 45.0, 60.0][n % 3],
+            sigma: [20.0, 30.0, 40.0][n % 3],
             seed,
         },
         Degradation::SaltAndPepper {
