@@ -19,6 +19,7 @@ APT_PACKAGES=(
 )
 APT_TEST_PACKAGES=(
   xvfb xauth webkit2gtk-driver dbus dbus-x11   # the real window under Xvfb, driven through WebKitWebDriver
+  poppler-utils                                # pdftotext/pdftoppm/pdfinfo check the searchable PDFs
 )
 wanted=("${APT_PACKAGES[@]}")
 [ "$mode" = test ] && wanted+=("${APT_TEST_PACKAGES[@]}")
