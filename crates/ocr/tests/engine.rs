@@ -124,7 +124,9 @@ fn rotated_pages_read_as_well_as_the_upright_one() {
         ("phototest-rotated-L.png", 270),
         ("phototest-rotated-R.png", 90),
     ] {
-        let out = engine.recognize(0, &tesseract_test(file), None, true).unwrap();
+        let out = engine
+            .recognize(0, &tesseract_test(file), None, true)
+            .unwrap();
         let page = &out.page;
         let err = cer(&truth, &page.text);
         assert!(
@@ -233,4 +235,34 @@ fn the_pool_recognises_pages_in_parallel_and_returns_each_once() {
     seen.sort();
     assert_eq!(seen, vec![0, 1, 2, 3]);
     pool.shutdown();
+}
+
+#[test]
+fn a_page_of_noise_is_not_taken_for_tiny_glyphs_and_enlarged() {
+    // Regression: specks measured as 5-pixel glyphs once made a noise page 16× larger, and
+    // Tesseract spent more than ten minutes on it.
+    let (w, h) = (900u32, 900u32);
+    let mut state = 0x2545_f491_u32;
+    let noise = image::GrayImage::from_fn(w, h, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        image::Luma([if state % 100 < 18 { 20 } else { 235 }])
+    });
+    let mut png = Vec::new();
+    noise
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let out = Engine::new()
+        .unwrap()
+        .recognize(0, &png, None, false)
+        .unwrap();
+    let upscale = out
+        .page
+        .preprocessing
+        .iter()
+        .find(|s| s.stage == "upscale")
+        .expect("the upscale stage is recorded");
+    assert!(!upscale.applied, "{upscale:?}");
+    assert!(out.page.quality.unwrap().noise > 0.08);
 }
