@@ -9,25 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::Env;
-
-/// The shared corpus: `COUNTERSIGN_CORPUS`, else `../shared/corpus` beside the checkout, else the
-/// workplace's `/work/shared/corpus`. Missing corpus is a failure, not a skip.
-fn corpus() -> PathBuf {
-    let candidates = [
-        std::env::var_os("COUNTERSIGN_CORPUS").map(PathBuf::from),
-        Some(PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/corpus"
-        ))),
-        Some(PathBuf::from("/work/shared/corpus")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("MANIFEST.tsv").is_file())
-        .expect("the shared test corpus (set COUNTERSIGN_CORPUS to its directory)")
-}
+use support::{corpus, Env};
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

@@ -4,25 +4,8 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use support::Env;
-
-/// The shared corpus, found as the other corpus tests find it.
-fn corpus() -> PathBuf {
-    let candidates = [
-        std::env::var_os("COUNTERSIGN_CORPUS").map(PathBuf::from),
-        Some(PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/corpus"
-        ))),
-        Some(PathBuf::from("/work/shared/corpus")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("MANIFEST.tsv").is_file())
-        .expect("the shared test corpus (set COUNTERSIGN_CORPUS to its directory)")
-}
+use std::path::Path;
+use support::{corpus, Env};
 
 fn names_with(dir: &Path, suffix: &str) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)

@@ -2,10 +2,9 @@
 //! (approved for signature, or set by a reviewer), stored in the database, and used by the Route
 //! stage where the policy's rules do not decide clearly.
 
-use crate::{Error, ErrorCode, Workspace};
-use countersign_core::OcrPage;
+use crate::{Error, Workspace};
 use countersign_route::Model;
-use countersign_store::{documents, BlobKey, StoreError};
+use countersign_store::{documents, StoreError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -37,25 +36,12 @@ async fn version_text(
     id: countersign_core::DocumentId,
     version: u32,
 ) -> Result<String, Error> {
-    let rows = documents::ocr_pages(ws.store().pool(), id, version).await?;
-    let blobs = ws.store().blobs().clone();
-    tokio::task::spawn_blocking(move || -> Result<String, Error> {
-        let mut text = String::new();
-        for r in rows {
-            let key = BlobKey::parse(&r.result_blob)
-                .ok_or_else(|| Error::new(ErrorCode::Internal, "a bad OCR blob key"))?;
-            let bytes = blobs
-                .get(&key)
-                .map_err(|e| Error::internal("reading OCR words", e))?;
-            let page: OcrPage = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::internal("reading OCR words", e))?;
-            text.push_str(&page.text);
-            text.push('\n');
-        }
-        Ok(text)
-    })
-    .await
-    .map_err(|e| Error::internal("reading OCR words", e))?
+    let pages = crate::query::ocr_pages(ws, id, version).await?;
+    Ok(pages
+        .iter()
+        .map(|p| p.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n"))
 }
 
 /// Trains a new model from every confirmed document and makes it the one in use.

@@ -7,7 +7,7 @@
 use crate::{Error, Workspace};
 use countersign_capture::isolate::PageFiles;
 use countersign_capture::CaptureError;
-use countersign_core::{DecisionAction, DocumentId, Failure, OcrPage, Status};
+use countersign_core::{DecisionAction, DocumentId, Failure, Status};
 use countersign_ocr::engine::PageJob;
 use countersign_store::documents::{OcrPageRow, PageRow};
 use countersign_store::jobs::{self, Job, NewJob};
@@ -567,32 +567,9 @@ async fn route_document(ws: &Workspace, job: &Job, id: DocumentId) -> Result<(),
     let record = documents::get(&mut conn, id).await.map_err(t)?;
     drop(conn);
     let version = record.version;
-    let rows = documents::ocr_pages(store.pool(), id, version)
+    let pages = crate::query::ocr_pages(ws, id, version)
         .await
-        .map_err(t)?;
-    let blobs = store.blobs().clone();
-    let pages = tokio::task::spawn_blocking(move || -> Result<Vec<OcrPage>, StageError> {
-        rows.iter()
-            .map(|r| {
-                let key = BlobKey::parse(&r.result_blob).ok_or_else(|| {
-                    StageError::permanent(
-                        Stage::Route,
-                        "corrupt_record",
-                        "a bad OCR blob key",
-                        false,
-                    )
-                })?;
-                let bytes = blobs
-                    .get(&key)
-                    .map_err(|e| StageError::transient(Stage::Route, e))?;
-                serde_json::from_slice(&bytes).map_err(|e| {
-                    StageError::permanent(Stage::Route, "corrupt_record", e.to_string(), false)
-                })
-            })
-            .collect()
-    })
-    .await
-    .map_err(|e| StageError::transient(stage, e))??;
+        .map_err(|e| StageError::transient(stage, e))?;
     let policy = crate::policy::load(ws)
         .await
         .map_err(|e| StageError::transient(stage, e))?;

@@ -30,24 +30,36 @@ pub async fn show(
         .map_err(StoreError::from)?;
     let mut record = documents::get(&mut conn, id).await?;
     if opts.with_ocr {
-        let mut pages = Vec::new();
-        for row in documents::ocr_pages(ws.store().pool(), id, record.version).await? {
-            let key = countersign_store::BlobKey::parse(&row.result_blob).ok_or_else(|| {
-                Error::internal("reading OCR results", "a result blob key is malformed")
-            })?;
-            let bytes = ws
-                .store()
-                .blobs()
-                .get(&key)
-                .map_err(|e| Error::internal("reading OCR results", e))?;
-            pages.push(
-                serde_json::from_slice(&bytes)
-                    .map_err(|e| Error::internal("reading OCR results", e))?,
-            );
-        }
+        let pages = ocr_pages(ws, id, record.version).await?;
         record.ocr = Some(OcrDocument { pages });
     }
     Ok(record)
+}
+
+/// The recognised pages of a version, in page order (read from their blobs off the async workers).
+pub async fn ocr_pages(
+    ws: &Workspace,
+    id: DocumentId,
+    version: u32,
+) -> Result<Vec<countersign_core::OcrPage>, Error> {
+    let rows = documents::ocr_pages(ws.store().pool(), id, version).await?;
+    let blobs = ws.store().blobs().clone();
+    tokio::task::spawn_blocking(move || {
+        rows.iter()
+            .map(|row| {
+                let key = countersign_store::BlobKey::parse(&row.result_blob).ok_or_else(|| {
+                    Error::internal("reading OCR results", "a result blob key is malformed")
+                })?;
+                let bytes = blobs
+                    .get(&key)
+                    .map_err(|e| Error::internal("reading OCR results", e))?;
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| Error::internal("reading OCR results", e))
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| Error::internal("reading OCR results", e))?
 }
 
 /// Documents changed after audit sequence number `after`, at their current version.
