@@ -55,6 +55,7 @@ pub struct Inspection {
 #[derive(Clone, Debug)]
 pub struct RenderedPage {
     pub geometry: PageGeometry,
+    /// The page image file: PNG, or PGM/PPM when rendered raw ([`PageEncoding::Raw`]).
     pub png: Vec<u8>,
     pub thumbnail_png: Vec<u8>,
 }
@@ -110,6 +111,18 @@ pub fn inspect(
     Ok(inspection)
 }
 
+/// How rendered pages are handed over.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PageEncoding {
+    /// PNG page and thumbnail: what the store keeps.
+    #[default]
+    Png,
+    /// Uncompressed PGM/PPM and no thumbnail: for reading right away and throwing away (OCR
+    /// only), where a PNG round trip would cost more than the reading saves.
+    Raw,
+}
+
 /// Renders pages `from..` in order, handing each to `sink` as soon as it is ready (so memory holds
 /// one page at a time, and a resumed job can start where it stopped).
 pub fn render(
@@ -118,8 +131,22 @@ pub fn render(
     password: Option<&str>,
     limits: &Limits,
     from: u32,
+    sink: impl FnMut(RenderedPage) -> Result<(), CaptureError>,
+) -> Result<(), CaptureError> {
+    render_encoded(bytes, mime, password, limits, from, PageEncoding::Png, sink)
+}
+
+/// [`render`], with the pages encoded as `encoding` says.
+pub fn render_encoded(
+    bytes: &[u8],
+    mime: MimeType,
+    password: Option<&str>,
+    limits: &Limits,
+    from: u32,
+    encoding: PageEncoding,
     mut sink: impl FnMut(RenderedPage) -> Result<(), CaptureError>,
 ) -> Result<(), CaptureError> {
+    let finish_page = |img, geometry| finish_page(img, geometry, encoding);
     match mime {
         MimeType::Pdf => {
             let pdfium = pdfium().map_err(CaptureError::Unavailable)?;
@@ -496,13 +523,36 @@ fn tiff_pages(
     }
 }
 
-/// The canonical page (grey if it has no colour, else RGB) as PNG, and its thumbnail.
-fn finish_page(img: DynamicImage, geometry: PageGeometry) -> Result<RenderedPage, CaptureError> {
+/// The canonical page (grey if it has no colour, else RGB) as PNG, and its thumbnail (or, raw, as
+/// PGM/PPM without a thumbnail).
+fn finish_page(
+    img: DynamicImage,
+    geometry: PageGeometry,
+    encoding: PageEncoding,
+) -> Result<RenderedPage, CaptureError> {
     let img = if is_grey(&img) {
         DynamicImage::ImageLuma8(img.to_luma8())
     } else {
         DynamicImage::ImageRgb8(img.to_rgb8())
     };
+    if encoding == PageEncoding::Raw {
+        let (magic, pixels) = match &img {
+            DynamicImage::ImageLuma8(g) => ("P5", g.as_raw()),
+            DynamicImage::ImageRgb8(c) => ("P6", c.as_raw()),
+            _ => unreachable!("made grey or RGB above"),
+        };
+        let mut pnm = format!("{magic}\n{} {}\n255\n", img.width(), img.height()).into_bytes();
+        pnm.extend_from_slice(pixels);
+        return Ok(RenderedPage {
+            geometry: PageGeometry {
+                width: img.width(),
+                height: img.height(),
+                ..geometry
+            },
+            png: pnm,
+            thumbnail_png: Vec::new(),
+        });
+    }
     let thumb = img.thumbnail(THUMB_MAX, THUMB_MAX);
     let geometry = PageGeometry {
         width: img.width(),
@@ -640,5 +690,33 @@ mod tests {
             "mostly white paper: {white} of {} pixels",
             img.pixels().len()
         );
+    }
+
+    #[test]
+    fn raw_pages_are_plain_pgm_of_the_same_pixels_without_a_thumbnail() {
+        let img = image::GrayImage::from_fn(40, 30, |x, y| image::Luma([(x * 6 + y) as u8]));
+        let mut png = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        let mut pages = Vec::new();
+        render_encoded(
+            &png,
+            MimeType::Png,
+            None,
+            &Limits::default(),
+            0,
+            PageEncoding::Raw,
+            |p| {
+                pages.push(p);
+                Ok(())
+            },
+        )
+        .unwrap();
+        let page = &pages[0];
+        let header = b"P5\n40 30\n255\n";
+        assert!(page.png.starts_with(header));
+        assert_eq!(&page.png[header.len()..], img.as_raw().as_slice());
+        assert!(page.thumbnail_png.is_empty());
+        assert_eq!((page.geometry.width, page.geometry.height), (40, 30));
     }
 }

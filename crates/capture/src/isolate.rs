@@ -38,6 +38,8 @@ enum Request {
         limits: Limits,
         from: u32,
         out_dir: PathBuf,
+        #[serde(default)]
+        encoding: decode::PageEncoding,
     },
     Unlock {
         input: PathBuf,
@@ -131,6 +133,7 @@ impl Isolation {
     }
 
     /// Renders pages `from..` into `out_dir`, calling `on_page` as each one is ready.
+    #[allow(clippy::too_many_arguments)]
     pub fn render(
         &self,
         input: &Path,
@@ -139,6 +142,32 @@ impl Isolation {
         limits: &Limits,
         from: u32,
         out_dir: &Path,
+        on_page: impl FnMut(PageFiles) -> Result<(), CaptureError>,
+    ) -> Result<(), CaptureError> {
+        self.render_encoded(
+            input,
+            mime,
+            password,
+            limits,
+            from,
+            out_dir,
+            decode::PageEncoding::Png,
+            on_page,
+        )
+    }
+
+    /// [`Isolation::render`] with the page files encoded as `encoding` says (raw: PGM/PPM, no
+    /// thumbnail).
+    #[allow(clippy::too_many_arguments)]
+    pub fn render_encoded(
+        &self,
+        input: &Path,
+        mime: MimeType,
+        password: Option<&str>,
+        limits: &Limits,
+        from: u32,
+        out_dir: &Path,
+        encoding: decode::PageEncoding,
         mut on_page: impl FnMut(PageFiles) -> Result<(), CaptureError>,
     ) -> Result<(), CaptureError> {
         let request = Request::Render {
@@ -148,6 +177,7 @@ impl Isolation {
             limits: *limits,
             from,
             out_dir: out_dir.into(),
+            encoding,
         };
         self.run(request, mime, limits, |reply| match reply {
             Reply::Page {
@@ -377,24 +407,39 @@ fn serve(
             limits,
             from,
             out_dir,
+            encoding,
         } => {
             let bytes = read(&input)?;
-            decode::render(&bytes, mime, password.as_deref(), &limits, from, |page| {
-                let png = out_dir.join(format!("page-{:05}.png", page.geometry.index));
-                let thumbnail = out_dir.join(format!("thumb-{:05}.png", page.geometry.index));
-                let write = |p: &Path, b: &[u8]| {
-                    std::fs::write(p, b).map_err(|e| {
-                        CaptureError::Internal(format!("writing {}: {e}", p.display()))
+            let ext = match encoding {
+                decode::PageEncoding::Png => "png",
+                decode::PageEncoding::Raw => "pnm",
+            };
+            decode::render_encoded(
+                &bytes,
+                mime,
+                password.as_deref(),
+                &limits,
+                from,
+                encoding,
+                |page| {
+                    let png = out_dir.join(format!("page-{:05}.{ext}", page.geometry.index));
+                    let thumbnail = out_dir.join(format!("thumb-{:05}.png", page.geometry.index));
+                    let write = |p: &Path, b: &[u8]| {
+                        std::fs::write(p, b).map_err(|e| {
+                            CaptureError::Internal(format!("writing {}: {e}", p.display()))
+                        })
+                    };
+                    write(&png, &page.png)?;
+                    if !page.thumbnail_png.is_empty() {
+                        write(&thumbnail, &page.thumbnail_png)?;
+                    }
+                    reply(Reply::Page {
+                        geometry: page.geometry,
+                        png,
+                        thumbnail,
                     })
-                };
-                write(&png, &page.png)?;
-                write(&thumbnail, &page.thumbnail_png)?;
-                reply(Reply::Page {
-                    geometry: page.geometry,
-                    png,
-                    thumbnail,
-                })
-            })
+                },
+            )
         }
         Request::Unlock {
             input,

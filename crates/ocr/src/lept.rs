@@ -27,13 +27,82 @@ fn made(p: *mut sys::PIX, what: &str) -> Result<Pix, OcrError> {
 }
 
 impl Pix {
-    /// Decodes an image file held in memory (PNG, TIFF, JPEG, …).
+    /// Decodes an image file held in memory (PNG, TIFF, JPEG, PNM, …).
     pub fn read(bytes: &[u8]) -> Result<Pix, OcrError> {
+        if let Some(pnm) = Pix::read_pnm(bytes) {
+            return pnm;
+        }
         // SAFETY: Leptonica copies from the buffer and does not keep the pointer.
         made(
             unsafe { sys::pixReadMem(bytes.as_ptr(), bytes.len()) },
             "read the page image",
         )
+    }
+
+    /// An image from a binary PGM (P5) or PPM (P6) with 8-bit samples, copied straight into a Pix
+    /// (Leptonica's own PNM reader takes one byte at a time).
+    pub fn read_pnm(bytes: &[u8]) -> Option<Result<Pix, OcrError>> {
+        let magic = bytes.get(..2)?;
+        let channels = match magic {
+            b"P5" => 1usize,
+            b"P6" => 3,
+            _ => return None,
+        };
+        // Header: magic, width, height, maxval, each followed by whitespace (no comments: we
+        // write these files ourselves).
+        let mut fields = Vec::with_capacity(3);
+        let mut at = 2;
+        while fields.len() < 3 {
+            while at < bytes.len() && bytes[at].is_ascii_whitespace() {
+                at += 1;
+            }
+            let start = at;
+            while at < bytes.len() && bytes[at].is_ascii_digit() {
+                at += 1;
+            }
+            let n: usize = std::str::from_utf8(&bytes[start..at]).ok()?.parse().ok()?;
+            fields.push(n);
+        }
+        at += 1; // the single whitespace after maxval
+        let (w, h, maxval) = (fields[0], fields[1], fields[2]);
+        if maxval != 255 || w == 0 || h == 0 || bytes.len() < at + w * h * channels {
+            return Some(Err(OcrError::Image(
+                "a truncated or unsupported PNM page".into(),
+            )));
+        }
+        let pixels = &bytes[at..at + w * h * channels];
+        let depth = if channels == 1 { 8 } else { 32 };
+        let pix = match made(
+            unsafe { sys::pixCreate(w as i32, h as i32, depth) },
+            "allocate the page",
+        ) {
+            Ok(p) => p,
+            Err(e) => return Some(Err(e)),
+        };
+        let wpl = unsafe { sys::pixGetWpl(pix.as_ptr()) } as usize;
+        // SAFETY: the pix was just created with h rows of wpl words.
+        let data =
+            unsafe { std::slice::from_raw_parts_mut(sys::pixGetData(pix.as_ptr()), wpl * h) };
+        for (row, src) in data
+            .chunks_exact_mut(wpl)
+            .zip(pixels.chunks_exact(w * channels))
+        {
+            if channels == 1 {
+                for (word, px) in row.iter_mut().zip(src.chunks(4)) {
+                    let mut b = [0u8; 4];
+                    b[..px.len()].copy_from_slice(px);
+                    *word = u32::from_be_bytes(b);
+                }
+            } else {
+                for (word, px) in row.iter_mut().zip(src.chunks_exact(3)) {
+                    *word = u32::from_be_bytes([px[0], px[1], px[2], 255]);
+                }
+            }
+        }
+        if channels == 3 {
+            unsafe { sys::pixSetSpp(pix.as_ptr(), 3) };
+        }
+        Some(Ok(pix))
     }
 
     pub fn as_ptr(&self) -> *mut sys::PIX {

@@ -578,7 +578,7 @@ fn median_glyph_height(binary: &Pix) -> Option<u32> {
     let mut heights: Vec<u32> = binary
         .component_sizes()
         .into_iter()
-        .filter(|&(w, h)| h >= 4 && h <= 400 && w <= 3 * h && w * h >= 12)
+        .filter(|&(w, h)| (4..=400).contains(&h) && w <= 3 * h && w * h >= 12)
         .map(|(_, h)| h)
         .collect();
     if heights.len() < 10 {

@@ -266,3 +266,23 @@ fn a_page_of_noise_is_not_taken_for_tiny_glyphs_and_enlarged() {
     assert!(!upscale.applied, "{upscale:?}");
     assert!(out.page.quality.unwrap().noise > 0.08);
 }
+
+#[test]
+fn raw_pnm_pages_become_the_same_pixels_as_png_ones() {
+    let gray = image::GrayImage::from_fn(37, 11, |x, y| image::Luma([(x * 7 + y * 3) as u8]));
+    let rgb = image::RgbImage::from_fn(5, 3, |x, y| image::Rgb([x as u8 * 40, y as u8 * 80, 200]));
+    let mut pgm = b"P5\n37 11\n255\n".to_vec();
+    pgm.extend_from_slice(gray.as_raw());
+    let mut ppm = b"P6\n5 3\n255\n".to_vec();
+    ppm.extend_from_slice(rgb.as_raw());
+    let from_pgm = Pix::read(&pgm).unwrap();
+    assert_eq!(
+        (from_pgm.width(), from_pgm.height(), from_pgm.depth()),
+        (37, 11, 8)
+    );
+    assert_eq!(from_pgm.gray_bytes(), gray.as_raw().as_slice());
+    let from_ppm = Pix::read(&ppm).unwrap().to_image().unwrap();
+    assert_eq!(from_ppm.to_rgb8().as_raw(), rgb.as_raw());
+    // A truncated file is an error, not a crash.
+    assert!(Pix::read(&pgm[..pgm.len() - 5]).is_err());
+}

@@ -47,21 +47,31 @@ pub async fn ocr_file_with_progress(
         let pool = Pool::per_core();
         let (reply, results) = Pool::results();
         let mut total = 0u32;
-        let rendered = isolation.render(&path, mime, None, &limits, 0, scratch.path(), |page| {
-            let image = std::fs::read(&page.png)
-                .map_err(|e| countersign_capture::CaptureError::Internal(e.to_string()))?;
-            total += 1;
-            pool.submit(
-                PageJob {
-                    index: page.geometry.index,
-                    image,
-                    dpi: page.geometry.dpi,
-                    keep_straightened: false,
-                },
-                &reply,
-            );
-            Ok(())
-        });
+        // Raw pages (no PNG to encode and decode again): they are read and thrown away.
+        let rendered = isolation.render_encoded(
+            &path,
+            mime,
+            None,
+            &limits,
+            0,
+            scratch.path(),
+            countersign_capture::decode::PageEncoding::Raw,
+            |page| {
+                let image = std::fs::read(&page.png)
+                    .map_err(|e| countersign_capture::CaptureError::Internal(e.to_string()))?;
+                total += 1;
+                pool.submit(
+                    PageJob {
+                        index: page.geometry.index,
+                        image,
+                        dpi: page.geometry.dpi,
+                        keep_straightened: false,
+                    },
+                    &reply,
+                );
+                Ok(())
+            },
+        );
         drop(reply);
         if let Err(e) = rendered {
             pool.shutdown();
