@@ -1491,31 +1491,11 @@ pub fn write_pages(
         write(&path, &pngs[0])?;
         return Ok(path);
     }
-    let empty: Vec<countersign_core::OcrPage> = (0..pngs.len())
-        .map(|i| countersign_core::OcrPage {
-            index: i as u32,
-            width: 0,
-            height: 0,
-            text: String::new(),
-            mean_confidence: 0.0,
-            words: Vec::new(),
-            quality: None,
-            preprocessing: Vec::new(),
-        })
-        .collect();
-    let inputs: Vec<countersign_ocr::pdf::PdfPageInput> = pngs
-        .iter()
-        .zip(&empty)
-        .map(|(png, ocr)| countersign_ocr::pdf::PdfPageInput {
-            image_png: png,
-            dpi: DPI as f32,
-            ocr,
-        })
-        .collect();
-    let pdf = countersign_ocr::pdf::searchable_pdf(&inputs).map_err(|e| SynthError::Pdfium {
-        action: "write a PDF",
-        message: e.to_string(),
-    })?;
+    let pdf =
+        countersign_ocr::pdf::image_pdf(&pngs, DPI as f32).map_err(|e| SynthError::Pdfium {
+            action: "write a PDF",
+            message: e.to_string(),
+        })?;
     let path = dir.join(format!("{name}.pdf"));
     write(&path, &pdf)?;
     Ok(path)

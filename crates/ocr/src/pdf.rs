@@ -60,6 +60,33 @@ const DESCENT: f32 = 0.207;
 const MIN_BOX_PT: f32 = 0.05;
 
 /// Writes the searchable PDF: one page per input, in order.
+/// A PDF of page images alone (no text layer), each page sized by `dpi`: what a scanner that
+/// writes PDFs hands over.
+pub fn image_pdf(pngs: &[Vec<u8>], dpi: f32) -> Result<Vec<u8>, PdfError> {
+    let empty: Vec<OcrPage> = (0..pngs.len())
+        .map(|i| OcrPage {
+            index: i as u32,
+            width: 0,
+            height: 0,
+            text: String::new(),
+            mean_confidence: 0.0,
+            words: Vec::new(),
+            quality: None,
+            preprocessing: Vec::new(),
+        })
+        .collect();
+    let inputs: Vec<PdfPageInput> = pngs
+        .iter()
+        .zip(&empty)
+        .map(|(png, ocr)| PdfPageInput {
+            image_png: png,
+            dpi,
+            ocr,
+        })
+        .collect();
+    searchable_pdf(&inputs)
+}
+
 pub fn searchable_pdf(pages: &[PdfPageInput]) -> Result<Vec<u8>, PdfError> {
     if pages.is_empty() {
         return Err(PdfError::NoPages);

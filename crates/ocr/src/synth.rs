@@ -696,28 +696,7 @@ pub fn generate_scan12(dir: &Path) -> Result<Vec<ManifestRow>, SynthError> {
         });
     }
     write_file(&dir.join(MANIFEST), manifest_tsv(&rows).as_bytes())?;
-    let empty: Vec<countersign_core::OcrPage> = (0..pngs.len())
-        .map(|i| countersign_core::OcrPage {
-            index: i as u32,
-            width: 0,
-            height: 0,
-            text: String::new(),
-            mean_confidence: 0.0,
-            words: Vec::new(),
-            quality: None,
-            preprocessing: Vec::new(),
-        })
-        .collect();
-    let inputs: Vec<crate::pdf::PdfPageInput> = pngs
-        .iter()
-        .zip(&empty)
-        .map(|(png, ocr)| crate::pdf::PdfPageInput {
-            image_png: png,
-            dpi: DPI as f32,
-            ocr,
-        })
-        .collect();
-    let pdf = crate::pdf::searchable_pdf(&inputs).map_err(|e| SynthError::Pdfium {
+    let pdf = crate::pdf::image_pdf(&pngs, DPI as f32).map_err(|e| SynthError::Pdfium {
         action: "write the 12-page PDF",
         message: e.to_string(),
     })?;
