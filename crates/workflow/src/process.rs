@@ -98,6 +98,17 @@ impl StageError {
     }
 }
 
+/// The document at its current version, read for `stage` (a busy store is transient).
+async fn current_record(
+    ws: &Workspace,
+    id: DocumentId,
+    stage: Stage,
+) -> Result<countersign_core::DocumentRecord, StageError> {
+    let t = |e: countersign_store::StoreError| StageError::transient(stage, e);
+    let mut conn = ws.store().pool().acquire().await.map_err(|e| t(e.into()))?;
+    documents::get(&mut conn, id).await.map_err(t)
+}
+
 /// Runs the stages of `job` not done yet.
 #[instrument(skip_all, fields(document_id = %id, job_id = %job.id, attempt = job.attempts))]
 pub async fn run_process(ws: &Workspace, job: &Job, id: DocumentId) -> Result<(), StageError> {
@@ -299,9 +310,7 @@ async fn recognize_pages(ws: &Workspace, job: &Job, id: DocumentId) -> Result<()
     let stage = Stage::Ocr;
     let store = ws.store();
     let t = |e: countersign_store::StoreError| StageError::transient(stage, e);
-    let mut conn = store.pool().acquire().await.map_err(|e| t(e.into()))?;
-    let record = documents::get(&mut conn, id).await.map_err(t)?;
-    drop(conn);
+    let record = current_record(ws, id, stage).await?;
     let version = record.version;
     let pages = documents::page_rows(store.pool(), id, version)
         .await
@@ -321,18 +330,7 @@ async fn recognize_pages(ws: &Workspace, job: &Job, id: DocumentId) -> Result<()
 /// Rendering and reading at once: each page goes to the engines as soon as it is stored, so the
 /// OCR of page 1 runs while page 2 is being rendered. Both stages stay resumable on their own.
 async fn render_and_read(ws: &Workspace, job: &Job, id: DocumentId) -> Result<(), StageError> {
-    let version = {
-        let mut conn = ws
-            .store()
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| StageError::transient(Stage::Render, e))?;
-        documents::get(&mut conn, id)
-            .await
-            .map_err(|e| StageError::transient(Stage::Render, e))?
-            .version
-    };
+    let version = current_record(ws, id, Stage::Render).await?.version;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let (rendered, read) = tokio::join!(
         render_pages(ws, job, id, Some(tx)),
@@ -563,9 +561,7 @@ async fn route_document(ws: &Workspace, job: &Job, id: DocumentId) -> Result<(),
     let stage = Stage::Route;
     let store = ws.store();
     let t = |e: countersign_store::StoreError| StageError::transient(stage, e);
-    let mut conn = store.pool().acquire().await.map_err(|e| t(e.into()))?;
-    let record = documents::get(&mut conn, id).await.map_err(t)?;
-    drop(conn);
+    let record = current_record(ws, id, stage).await?;
     let version = record.version;
     let pages = crate::query::ocr_pages(ws, id, version)
         .await
