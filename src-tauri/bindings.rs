@@ -30,6 +30,13 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     countersign_workflow::scan::Device::export_all_to(dir)?;
     countersign_workflow::scan::ScanRequest::export_all_to(dir)?;
     countersign_workflow::scan::ScanProgress::export_all_to(dir)?;
+    countersign_workflow::review::ReviewView::export_all_to(dir)?;
+    countersign_workflow::review::ReviewChange::export_all_to(dir)?;
+    countersign_workflow::review::ReviewDecision::export_all_to(dir)?;
+    countersign_workflow::review::BulkOutcome::export_all_to(dir)?;
+    countersign_workflow::review::EnvelopeRecipient::export_all_to(dir)?;
+    countersign_workflow::queue::QueueQuery::export_all_to(dir)?;
+    countersign_workflow::queue::QueuePage::export_all_to(dir)?;
     AppInfo::export_all_to(dir)?;
     Ok(())
 }

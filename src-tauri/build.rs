@@ -21,6 +21,14 @@ fn main() {
                 "list_hot_folders",
                 "add_hot_folder",
                 "remove_hot_folder",
+                "queue_page",
+                "review_document",
+                "change_document",
+                "decide_document",
+                "bulk_approve",
+                "set_recipients",
+                "get_reviewer_name",
+                "set_reviewer_name",
             ])),
     )
     .expect("tauri build script failed");

@@ -71,6 +71,14 @@ pub fn run() {
             commands::folders::list_hot_folders,
             commands::folders::add_hot_folder,
             commands::folders::remove_hot_folder,
+            commands::queue::queue_page,
+            commands::review::review_document,
+            commands::review::change_document,
+            commands::review::decide_document,
+            commands::review::bulk_approve,
+            commands::review::set_recipients,
+            commands::review::get_reviewer_name,
+            commands::review::set_reviewer_name,
         ])
         .register_asynchronous_uri_scheme_protocol("page", |ctx, request, responder| {
             let ws = ctx.app_handle().state::<AppState>().workspace.clone();

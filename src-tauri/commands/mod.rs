@@ -6,4 +6,6 @@ pub mod capture;
 pub mod documents;
 pub mod folders;
 pub mod pages;
+pub mod queue;
 pub mod rejected;
+pub mod review;

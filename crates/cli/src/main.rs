@@ -90,6 +90,34 @@ enum Command {
         #[arg(long)]
         wait: bool,
     },
+    /// Correct and decide a document in review: each correction and the decision is a new
+    /// version with an audit entry naming the reviewer and the old and new value.
+    #[command(group(clap::ArgGroup::new("decision").required(true).args(["approve", "reject", "quarantine"])))]
+    Review {
+        id: String,
+        /// A field's value (repeatable): dates are stored ISO 8601, amounts as decimals.
+        #[arg(long = "set", value_name = "FIELD=VALUE")]
+        set: Vec<String>,
+        /// The document type (a policy type or `unclassified`); routed by it.
+        #[arg(long = "type", value_name = "T")]
+        document_type: Option<String>,
+        /// A recognised word's text (repeatable): PAGE:WORD=TEXT, page 1-based, word 0-based as
+        /// `show --with-ocr` lists them.
+        #[arg(long = "word", value_name = "PAGE:WORD=TEXT")]
+        words: Vec<String>,
+        #[arg(long)]
+        approve: bool,
+        #[arg(long, requires = "reason")]
+        reject: bool,
+        #[arg(long, requires = "reason")]
+        quarantine: bool,
+        /// Why the document is rejected or quarantined (required for those).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Who is reviewing (recorded in the audit log).
+        #[arg(long, required = true)]
+        reviewer: String,
+    },
     /// Read a file's text (words, boxes, confidences) without storing anything.
     Ocr {
         file: PathBuf,
@@ -437,6 +465,56 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
             };
             out.record(&record);
         }
+        Command::Review {
+            id,
+            set,
+            document_type,
+            words,
+            approve,
+            reject,
+            quarantine,
+            reason,
+            reviewer,
+        } => {
+            use countersign_workflow::review::{self, ReviewChange, ReviewDecision};
+            let id: DocumentId = id.parse().map_err(|e: countersign_core::ParseIdError| {
+                Error::new(ErrorCode::InvalidArgument, e.to_string())
+            })?;
+            // Everything is checked before anything is stored.
+            let mut changes = Vec::new();
+            if let Some(t) = document_type {
+                changes.push(ReviewChange::SetType { document_type: t });
+            }
+            for pair in &set {
+                let (field, value) = pair.split_once('=').ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::InvalidArgument,
+                        format!("--set {pair:?}: expected FIELD=VALUE"),
+                    )
+                })?;
+                changes.push(ReviewChange::SetField {
+                    field: field.trim().to_owned(),
+                    value: value.to_owned(),
+                });
+            }
+            for w in &words {
+                changes.push(parse_word_correction(w)?);
+            }
+            let decision = match (approve, reject, quarantine) {
+                (true, _, _) => ReviewDecision::Approve,
+                (_, true, _) => ReviewDecision::Reject {
+                    reason: reason.unwrap_or_default(),
+                },
+                _ => ReviewDecision::Quarantine {
+                    reason: reason.unwrap_or_default(),
+                },
+            };
+            for change in changes {
+                review::change_document(&ws, id, None, change, &reviewer).await?;
+            }
+            let record = review::decide_document(&ws, id, None, decision, &reviewer).await?;
+            out.record(&record);
+        }
         Command::Export { id, pdf, hocr } => {
             let id: DocumentId = id.parse().map_err(|e: countersign_core::ParseIdError| {
                 Error::new(ErrorCode::InvalidArgument, e.to_string())
@@ -562,4 +640,26 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
     }
     ws.close().await;
     Ok(())
+}
+
+/// `PAGE:WORD=TEXT` (page 1-based as people count, word 0-based as `show --with-ocr` lists).
+fn parse_word_correction(arg: &str) -> Result<countersign_workflow::review::ReviewChange, Error> {
+    let bad = || {
+        Error::new(
+            ErrorCode::InvalidArgument,
+            format!("--word {arg:?}: expected PAGE:WORD=TEXT, e.g. 1:17=Total"),
+        )
+    };
+    let (pos, text) = arg.split_once('=').ok_or_else(bad)?;
+    let (page, word) = pos.split_once(':').ok_or_else(bad)?;
+    let page: u32 = page.trim().parse().map_err(|_| bad())?;
+    let word: u32 = word.trim().parse().map_err(|_| bad())?;
+    if page == 0 {
+        return Err(bad());
+    }
+    Ok(countersign_workflow::review::ReviewChange::CorrectWord {
+        page: page - 1,
+        word,
+        text: text.to_owned(),
+    })
 }

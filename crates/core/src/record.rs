@@ -181,6 +181,42 @@ pub struct OcrPage {
     pub preprocessing: Vec<PreprocessStep>,
 }
 
+impl OcrPage {
+    /// Replaces the text of word `index` with a person's reading (confidence 1), and the page
+    /// text and mean confidence with it. Returns the word's previous text, or `None` if there is
+    /// no such word. A correction may contain spaces; it stays one word (one box).
+    pub fn correct_word(&mut self, index: usize, text: &str) -> Option<String> {
+        let word = self.words.get_mut(index)?;
+        let old = std::mem::replace(&mut word.text, text.to_owned());
+        word.confidence = 1.0;
+        self.rebuild_text();
+        Some(old)
+    }
+
+    /// The page text from the words in reading order: a space between words of a line, a line
+    /// break between lines of a block, an empty line between blocks (as the engine writes it).
+    pub fn rebuild_text(&mut self) {
+        let mut text = String::new();
+        let mut last: Option<(u32, u32)> = None;
+        for w in &self.words {
+            match last {
+                None => {}
+                Some((b, l)) if b == w.block && l == w.line => text.push(' '),
+                Some((b, _)) if b == w.block => text.push('\n'),
+                Some(_) => text.push_str("\n\n"),
+            }
+            text.push_str(&w.text);
+            last = Some((w.block, w.line));
+        }
+        self.text = text;
+        self.mean_confidence = if self.words.is_empty() {
+            0.0
+        } else {
+            self.words.iter().map(|w| w.confidence).sum::<f64>() / self.words.len() as f64
+        };
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct OcrDocument {
     pub pages: Vec<OcrPage>,
@@ -226,6 +262,41 @@ pub struct DocumentRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn word(text: &str, confidence: f64, block: u32, line: u32) -> OcrWord {
+        OcrWord {
+            text: text.into(),
+            confidence,
+            bbox: [0, 0, 1, 1],
+            block,
+            paragraph: block,
+            line,
+        }
+    }
+
+    #[test]
+    fn a_corrected_word_changes_the_page_text_and_confidence() {
+        let mut page = OcrPage {
+            index: 0,
+            width: 10,
+            height: 10,
+            text: "Invoice Totai\n100\n\nThanks".into(),
+            mean_confidence: 0.7,
+            words: vec![
+                word("Invoice", 0.9, 0, 0),
+                word("Totai", 0.3, 0, 0),
+                word("100", 0.9, 0, 1),
+                word("Thanks", 0.7, 1, 2),
+            ],
+            quality: None,
+            preprocessing: vec![],
+        };
+        assert_eq!(page.correct_word(1, "Total").as_deref(), Some("Totai"));
+        assert_eq!(page.text, "Invoice Total\n100\n\nThanks");
+        assert_eq!(page.words[1].confidence, 1.0);
+        assert!((page.mean_confidence - 0.875).abs() < 1e-9);
+        assert_eq!(page.correct_word(9, "x"), None);
+    }
 
     #[test]
     fn record_json_uses_the_contract_names() {

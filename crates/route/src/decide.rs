@@ -6,9 +6,14 @@
 //! classifier, if any, is consulted and a confident disagreement is a reason for review). Two
 //! clear matches are a conflict. Without a clear match the classifier decides; without a
 //! confident classifier the document is `unclassified`, which is never auto-routed.
+//!
+//! A reviewer's [`Hints`] override: their type decides (confidence 1.0, basis `reviewer`; rules
+//! and classifier are still evaluated and recorded) and their field values replace the extracted
+//! ones (confidence 1.0), so they satisfy required fields and name recipients.
 
 use crate::classify::Model;
 use crate::extract::{self, SignatureBlock};
+use crate::hints::{self, Hints};
 use crate::layout::DocView;
 use crate::policy::{FallbackPosition, Policy, RecipientRule, TypeAction, UNCLASSIFIED};
 use crate::rules::{self, RuleMatch};
@@ -28,6 +33,8 @@ pub enum ClassificationBasis {
     Classifier,
     /// Nothing: the document is unclassified.
     None,
+    /// A reviewer set the type.
+    Reviewer,
 }
 
 /// One classifier probability.
@@ -102,6 +109,19 @@ pub struct RouteOutcome {
 /// Routes a document: rules, classifier, fields, signature lines, decision and route.
 /// Deterministic: the same pages, policy and model give the same outcome.
 pub fn route(policy: &Policy, pages: &[OcrPage], classifier: Option<&Model>) -> RouteOutcome {
+    route_with(policy, pages, classifier, &Hints::default())
+}
+
+/// [`route`] with a reviewer's corrections and the tenant's vocabulary (see [`Hints`]).
+/// A hinted type or field value that does not pass [`hints::check_document_type`] /
+/// [`hints::check_field_value`] is not applied and is a reason for review. Deterministic: the
+/// same pages, policy, model and hints give the same outcome.
+pub fn route_with(
+    policy: &Policy,
+    pages: &[OcrPage],
+    classifier: Option<&Model>,
+    hints: &Hints,
+) -> RouteOutcome {
     let doc = DocView::new(pages);
     let t = &policy.thresholds;
     let rule_matches = rules::evaluate(policy, &doc);
@@ -116,11 +136,34 @@ pub fn route(policy: &Policy, pages: &[OcrPage], classifier: Option<&Model>) -> 
                 .collect()
         })
         .unwrap_or_default();
-    let class = classify(
-        policy,
-        &rule_matches,
-        classifier.map(|_| &classifier_scores[..]),
-    );
+    let mut hint_reasons = Vec::new();
+    let reviewer_type = match hints.document_type.as_deref() {
+        Some(t) => match hints::check_document_type(policy, t) {
+            Ok(()) => Some(t),
+            Err(e) => {
+                hint_reasons.push(format!("reviewer's type not applied: {e}"));
+                None
+            }
+        },
+        None => None,
+    };
+    let class = match reviewer_type {
+        Some(t) => Classification {
+            document_type: t.to_string(),
+            confidence: 1.0,
+            basis: ClassificationBasis::Reviewer,
+            reasons: if t == UNCLASSIFIED {
+                vec!["a reviewer marked the document unclassified".to_string()]
+            } else {
+                Vec::new()
+            },
+        },
+        None => classify(
+            policy,
+            &rule_matches,
+            classifier.map(|_| &classifier_scores[..]),
+        ),
+    };
 
     let mut quarantine = Vec::new();
     let word_count = doc.word_count();
@@ -142,6 +185,7 @@ pub fn route(policy: &Policy, pages: &[OcrPage], classifier: Option<&Model>) -> 
 
     let ty = policy.types.get(&class.document_type);
     let mut review = class.reasons.clone();
+    review.append(&mut hint_reasons);
     if let Some(ty) = ty {
         match ty.action {
             TypeAction::Auto => {}
@@ -154,10 +198,27 @@ pub fn route(policy: &Policy, pages: &[OcrPage], classifier: Option<&Model>) -> 
         }
     }
 
-    let fields = match ty {
-        Some(ty) => extract::extract_for_type(policy, &ty.name, &doc),
+    let mut fields = match ty {
+        Some(ty) => extract::extract_for_type(policy, &ty.name, &doc, &hints.vocabulary),
         None => BTreeMap::new(),
     };
+    for (name, value) in &hints.fields {
+        match hints::check_field_value(policy, name, value) {
+            Ok(value) => {
+                let (page, bbox) = fields.get(name).map_or((0, [0; 4]), |f| (f.page, f.bbox));
+                fields.insert(
+                    name.clone(),
+                    Field {
+                        value,
+                        confidence: 1.0,
+                        page,
+                        bbox,
+                    },
+                );
+            }
+            Err(e) => review.push(format!("reviewer's value not applied: {e}")),
+        }
+    }
     if let Some(ty) = ty {
         for name in &ty.required_fields {
             match fields.get(name) {
@@ -832,6 +893,310 @@ mod tests {
     }
 
     const DEFAULT_TOML: &str = crate::policy::DEFAULT_POLICY_TOML;
+
+    fn hinted_fields(pairs: &[(&str, &str)]) -> Hints {
+        Hints {
+            fields: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Hints::default()
+        }
+    }
+
+    fn hinted_type(t: &str) -> Hints {
+        Hints {
+            document_type: Some(t.to_string()),
+            ..Hints::default()
+        }
+    }
+
+    #[test]
+    fn reviewer_type_decides_with_full_confidence_and_takes_its_route() {
+        let policy = Policy::embedded_default();
+        let model = Model::train(&training()).unwrap();
+        let out = route_with(
+            &policy,
+            &[nda()],
+            Some(&model),
+            &hinted_type("vendor_agreement"),
+        );
+        assert_eq!(out.document_type, "vendor_agreement");
+        assert_eq!(out.classification_confidence, 1.0);
+        assert_eq!(out.classified_by, ClassificationBasis::Reviewer);
+        assert_eq!(serde_json::to_value(out.classified_by).unwrap(), "reviewer");
+        // Rules and classifier were still consulted, and recorded.
+        assert_eq!(out.rule_matches[0].document_type, "nda");
+        assert!(out.rule_matches[0].clear);
+        assert!(!out.classifier_scores.is_empty());
+        // The reviewer's type's fields, route and recipients.
+        assert_eq!(out.fields["counterparty_name"].value, "Beta Labs LLC");
+        assert!(!out.fields.contains_key("party_a"));
+        assert_eq!(out.route.as_deref(), Some("vendor_contracts"));
+        assert_eq!(out.retention_class.as_deref(), Some("contract_10y"));
+        assert_eq!(out.recipients[0].name.as_deref(), Some("Beta Labs LLC"));
+        assert_eq!(
+            out.decision.action,
+            DecisionAction::AutoRoute,
+            "{:?}",
+            out.decision
+        );
+
+        // Without the hint the same document is an NDA.
+        let plain = route(&policy, &[nda()], Some(&model));
+        assert_eq!(plain.document_type, "nda");
+        assert_eq!(plain.rule_matches, out.rule_matches);
+        assert_eq!(plain.classifier_scores, out.classifier_scores);
+    }
+
+    #[test]
+    fn reviewer_can_mark_a_document_unclassified() {
+        let out = route_with(
+            &Policy::embedded_default(),
+            &[invoice(0.95)],
+            None,
+            &hinted_type(UNCLASSIFIED),
+        );
+        assert_eq!(out.document_type, UNCLASSIFIED);
+        assert_eq!(out.classified_by, ClassificationBasis::Reviewer);
+        assert_eq!(out.classification_confidence, 1.0);
+        assert_eq!(out.decision.action, DecisionAction::Review);
+        assert_eq!(
+            out.decision.reasons,
+            ["a reviewer marked the document unclassified"]
+        );
+        assert_eq!(out.route, None);
+        assert!(out.recipients.is_empty());
+        assert!(out.fields.is_empty());
+    }
+
+    #[test]
+    fn reviewer_type_outside_the_policy_is_not_applied() {
+        let out = route_with(
+            &Policy::embedded_default(),
+            &[invoice(0.95)],
+            None,
+            &hinted_type("receipt"),
+        );
+        assert_eq!(out.document_type, "invoice");
+        assert_eq!(out.classified_by, ClassificationBasis::Rules);
+        assert_eq!(out.decision.action, DecisionAction::Review);
+        assert_eq!(out.decision.reasons.len(), 1);
+        assert!(
+            out.decision.reasons[0]
+                .starts_with("reviewer's type not applied: unknown document type \"receipt\""),
+            "{:?}",
+            out.decision.reasons
+        );
+    }
+
+    #[test]
+    fn reviewer_field_fills_a_missing_required_field() {
+        let page = page(0)
+            .line(80, &[(1300, "INVOICE")])
+            .line(200, &[(100, "Bill To"), (900, "Invoice Date: 01/05/2024")])
+            .line(240, &[(100, "Initech"), (900, "Balance Due $10.00")])
+            .build();
+        let pages = [page];
+        let policy = Policy::embedded_default();
+        assert_eq!(
+            route(&policy, &pages, None).decision.reasons,
+            ["invoice_number missing"]
+        );
+        let out = route_with(
+            &policy,
+            &pages,
+            None,
+            &hinted_fields(&[("invoice_number", " INV-77 ")]),
+        );
+        assert_eq!(
+            out.decision.action,
+            DecisionAction::AutoRoute,
+            "{:?}",
+            out.decision
+        );
+        assert!(out.decision.reasons.is_empty());
+        let f = &out.fields["invoice_number"];
+        assert_eq!(f.value, "INV-77");
+        assert_eq!(f.confidence, 1.0);
+        assert_eq!((f.page, f.bbox), (0, [0; 4]), "nothing was read");
+        assert_eq!(out.fields["total_amount"].value, "10.00", "others kept");
+    }
+
+    #[test]
+    fn reviewer_field_replaces_a_doubtful_reading_and_keeps_its_box() {
+        let policy = Policy::embedded_default();
+        let before = route(&policy, &[invoice(0.62)], None);
+        let read = before.fields["total_amount"].clone();
+        let out = route_with(
+            &policy,
+            &[invoice(0.62)],
+            None,
+            &hinted_fields(&[("total_amount", "$1,234.56")]),
+        );
+        assert_eq!(out.decision.action, DecisionAction::AutoRoute);
+        assert!(out.decision.reasons.is_empty());
+        let f = &out.fields["total_amount"];
+        assert_eq!(f.value, "1234.56");
+        assert_eq!(f.confidence, 1.0);
+        assert_eq!((f.page, f.bbox), (read.page, read.bbox));
+        assert_ne!(f.bbox, [0; 4]);
+    }
+
+    #[test]
+    fn reviewer_field_names_the_recipient() {
+        let out = route_with(
+            &Policy::embedded_default(),
+            &[nda()],
+            None,
+            &hinted_fields(&[("party_b", "  Beta   Laboratories LLC ")]),
+        );
+        assert_eq!(out.fields["party_b"].value, "Beta Laboratories LLC");
+        let counterparty = &out.recipients[0];
+        assert_eq!(counterparty.role, "counterparty");
+        assert_eq!(counterparty.name.as_deref(), Some("Beta Laboratories LLC"));
+        assert_eq!(counterparty.from_fields, ["party_b"]);
+        assert_eq!(out.decision.action, DecisionAction::AutoRoute);
+    }
+
+    #[test]
+    fn invalid_reviewer_values_are_not_applied() {
+        let out = route_with(
+            &Policy::embedded_default(),
+            &[invoice(0.95)],
+            None,
+            &hinted_fields(&[("due_date", "31/31/2024"), ("vendor", "Acme")]),
+        );
+        assert_eq!(
+            out.fields["due_date"].value, "2024-02-01",
+            "the reading stays"
+        );
+        assert!(!out.fields.contains_key("vendor"));
+        assert_eq!(out.decision.action, DecisionAction::Review);
+        assert_eq!(out.decision.reasons.len(), 2, "{:?}", out.decision.reasons);
+        assert_eq!(
+            out.decision.reasons[0],
+            "reviewer's value not applied: due_date: not a date: 31/31/2024"
+        );
+        assert!(out.decision.reasons[1]
+            .starts_with("reviewer's value not applied: unknown field \"vendor\"; "));
+    }
+
+    fn garbled_purchase_order() -> OcrPage {
+        page(0)
+            .line(60, &[(600, "PURCHASE ORDER")])
+            .line(200, &[(100, "PO Number:"), (400, "PO-5521")])
+            .line(
+                240,
+                &[(100, "Vendor:"), (400, "Acrne Industrial Supp1y Co.")],
+            )
+            .last_confidence(0.62)
+            .line(280, &[(100, "Ship To:"), (400, "Plant 4")])
+            .build()
+    }
+
+    fn acme_vocabulary() -> Hints {
+        let mut hints = Hints::default();
+        hints.vocabulary.fields.insert(
+            "vendor_name".to_string(),
+            vec![
+                "Initech LLC".to_string(),
+                "Acme Industrial Supply Co.".to_string(),
+            ],
+        );
+        hints
+    }
+
+    #[test]
+    fn vocabulary_snaps_a_garbled_name_to_the_confirmed_spelling() {
+        let policy = Policy::embedded_default();
+        let plain = route(&policy, &[garbled_purchase_order()], None);
+        assert_eq!(plain.document_type, "purchase_order");
+        assert_eq!(
+            plain.fields["vendor_name"].value,
+            "Acrne Industrial Supp1y Co."
+        );
+        assert_eq!(
+            plain.decision.reasons,
+            ["vendor_name read with confidence 0.62 < 0.80"]
+        );
+
+        let out = route_with(
+            &policy,
+            &[garbled_purchase_order()],
+            None,
+            &acme_vocabulary(),
+        );
+        let f = &out.fields["vendor_name"];
+        assert_eq!(f.value, "Acme Industrial Supply Co.");
+        let sim = strsim::normalized_levenshtein(
+            "acrne industrial supp1y co",
+            "acme industrial supply co",
+        );
+        assert!(
+            sim >= policy.thresholds.fuzzy_similarity && sim < 1.0,
+            "{sim}"
+        );
+        assert!(
+            (f.confidence - sim).abs() < 1e-12,
+            "{} vs {sim}",
+            f.confidence
+        );
+        assert_eq!(f.bbox, plain.fields["vendor_name"].bbox, "same words");
+        assert_eq!(
+            out.decision.action,
+            DecisionAction::AutoRoute,
+            "{:?}",
+            out.decision
+        );
+        let vendor = out.recipients.iter().find(|r| r.role == "vendor").unwrap();
+        assert_eq!(vendor.name.as_deref(), Some("Acme Industrial Supply Co."));
+        // Nothing else is recorded: apart from the field, the outcome is the plain one.
+        assert_eq!(out.rule_matches, plain.rule_matches);
+        assert_eq!(out.signature_blocks, plain.signature_blocks);
+    }
+
+    #[test]
+    fn vocabulary_finds_a_name_no_label_gave() {
+        let policy = Policy::embedded_default();
+        let page = page(0)
+            .line(80, &[(100, "ACME INDUSTRIAL SUPPLY CO"), (1300, "INVOICE")])
+            .line(200, &[(900, "Invoice Number:"), (1250, "INV-1042")])
+            .line(1400, &[(1200, "Total Due")])
+            .line(1440, &[(1200, "$1,234.50")])
+            .build();
+        let pages = [page];
+        let plain = route(&policy, &pages, None);
+        assert!(!plain.fields.contains_key("vendor_name"));
+        let out = route_with(&policy, &pages, None, &acme_vocabulary());
+        let f = &out.fields["vendor_name"];
+        assert_eq!(f.value, "Acme Industrial Supply Co.");
+        assert!((f.confidence - 0.96).abs() < 1e-9, "{}", f.confidence);
+        assert_eq!(f.bbox[1], 80);
+        assert_eq!(f.bbox[0], 100);
+    }
+
+    #[test]
+    fn vocabulary_leaves_other_names_and_identifiers_alone() {
+        let policy = Policy::embedded_default();
+        let mut hints = acme_vocabulary();
+        hints
+            .vocabulary
+            .fields
+            .insert("invoice_number".to_string(), vec!["INV-1043".to_string()]);
+        let out = route_with(&policy, &[invoice(0.95)], None, &hints);
+        // One character off is another invoice, not an OCR slip.
+        assert_eq!(out.fields["invoice_number"].value, "INV-1042");
+        // A name far from every confirmed one keeps its reading.
+        let po = page(0)
+            .line(60, &[(600, "PURCHASE ORDER")])
+            .line(200, &[(100, "PO Number:"), (400, "PO-5521")])
+            .line(240, &[(100, "Vendor:"), (400, "Globex Corporation")])
+            .build();
+        let out = route_with(&policy, &[po], None, &hints);
+        assert_eq!(out.fields["vendor_name"].value, "Globex Corporation");
+        assert!((out.fields["vendor_name"].confidence - 0.96).abs() < 1e-9);
+    }
 
     #[test]
     fn routing_is_deterministic_and_serialises() {

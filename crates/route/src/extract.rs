@@ -10,7 +10,14 @@
 //!
 //! Each field carries the words it came from: confidence is the lowest word confidence (one
 //! misread character spoils an amount), bbox is their union, page is the OCR page index.
+//!
+//! A tenant's [`Vocabulary`] (names reviewers confirmed) is the one place extraction tolerates
+//! OCR slips, and only in values of `name` and `text` fields: a value within
+//! `thresholds.fuzzy_similarity` of a confirmed name takes that spelling (confidence at least the
+//! similarity), and a field nothing else found is found where a confirmed name is written, as
+//! with `known_values`.
 
+use crate::hints::Vocabulary;
 use crate::layout::{DocView, PageView};
 use crate::normalize::{self, DateOrder};
 use crate::policy::{FieldExtractor, FieldKind, Policy};
@@ -37,7 +44,22 @@ pub fn extract_fields(
     document_type: &str,
     pages: &[OcrPage],
 ) -> BTreeMap<String, Field> {
-    extract_for_type(policy, document_type, &DocView::new(pages))
+    extract_for_type(
+        policy,
+        document_type,
+        &DocView::new(pages),
+        &Vocabulary::default(),
+    )
+}
+
+/// Like [`extract_fields`], with the names the tenant's reviewers confirmed.
+pub fn extract_fields_with(
+    policy: &Policy,
+    document_type: &str,
+    pages: &[OcrPage],
+    vocabulary: &Vocabulary,
+) -> BTreeMap<String, Field> {
+    extract_for_type(policy, document_type, &DocView::new(pages), vocabulary)
 }
 
 /// One field by name (any field the policy has an extractor for), e.g. to re-read a field
@@ -56,6 +78,7 @@ pub(crate) fn extract_for_type(
     policy: &Policy,
     document_type: &str,
     doc: &DocView,
+    vocabulary: &Vocabulary,
 ) -> BTreeMap<String, Field> {
     let Some(ty) = policy.types.get(document_type) else {
         return BTreeMap::new();
@@ -65,9 +88,62 @@ pub(crate) fn extract_for_type(
         .chain(&ty.optional_fields)
         .filter_map(|name| {
             let ext = policy.fields.get(name)?;
-            extract_one(ext, policy.date_order, doc).map(|f| (name.clone(), f))
+            let confirmed = match ext.kind {
+                FieldKind::Name | FieldKind::Text => vocabulary.entries(name),
+                _ => &[],
+            };
+            // A confirmed name found written keeps the confidence of its words.
+            let found = match extract_one(ext, policy.date_order, doc) {
+                Some(f) => snap_to_confirmed(f, confirmed, policy.thresholds.fuzzy_similarity),
+                None => find_written(doc, confirmed)?,
+            };
+            Some((name.clone(), found))
         })
         .collect()
+}
+
+/// The confirmed name closest to the value, if it is at least `threshold` similar (normalised
+/// Levenshtein over the tokens, so case and punctuation do not count): the value takes its
+/// spelling and the confidence is at least the similarity. Ties go to the earlier entry.
+fn snap_to_confirmed(mut field: Field, confirmed: &[String], threshold: f64) -> Field {
+    let seen = normalize::tokens(&field.value).join(" ");
+    if seen.is_empty() {
+        return field;
+    }
+    let mut best: Option<(f64, &String)> = None;
+    for entry in confirmed {
+        let want = normalize::tokens(entry).join(" ");
+        if want.is_empty() {
+            continue;
+        }
+        let sim = if want == seen {
+            1.0
+        } else {
+            strsim::normalized_levenshtein(&seen, &want)
+        };
+        if sim >= threshold && best.is_none_or(|(b, _)| sim > b) {
+            best = Some((sim, entry));
+        }
+    }
+    if let Some((sim, entry)) = best {
+        field.value = entry.clone();
+        field.confidence = field.confidence.max(sim);
+    }
+    field
+}
+
+/// The first of some names written in the document (case and punctuation aside), with that
+/// spelling and the confidence of the words it was read from.
+fn find_written(doc: &DocView, names: &[String]) -> Option<Field> {
+    for known in names {
+        let toks = normalize::tokens(known);
+        for page in &doc.pages {
+            if let Some(idx) = page.find_phrase(&toks, false).into_iter().next() {
+                return Some(field(page, &idx, known.clone()));
+            }
+        }
+    }
+    None
 }
 
 fn extract_one(ext: &FieldExtractor, order: DateOrder, doc: &DocView) -> Option<Field> {
@@ -123,15 +199,7 @@ fn extract_one(ext: &FieldExtractor, order: DateOrder, doc: &DocView) -> Option<
             }
         }
     }
-    for known in &ext.known_values {
-        let toks = normalize::tokens(known);
-        for page in &doc.pages {
-            if let Some(idx) = page.find_phrase(&toks, false).into_iter().next() {
-                return Some(field(page, &idx, known.clone()));
-            }
-        }
-    }
-    None
+    find_written(doc, &ext.known_values)
 }
 
 fn field(page: &PageView, idx: &[usize], value: String) -> Field {

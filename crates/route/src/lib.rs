@@ -12,6 +12,11 @@
 //! 4. the **decision** ([`decide`]): `auto_route` / `review` / `quarantine` with reasons, and the
 //!    route's recipients, copies, anchors, department, tags and retention class.
 //!
+//! [`route_with`] takes [`Hints`] as well ([`hints`]): a reviewer's type and field values, which
+//! win with confidence 1.0, and the tenant's [`Vocabulary`] of names reviewers confirmed, which
+//! extraction snaps near misses to. [`check_field_value`] and [`check_document_type`] check a
+//! reviewer's input (and normalise values) before it is stored.
+//!
 //! The crate is pure: no IO except [`Policy::load`] reading a policy file, no clock, no
 //! randomness; the same inputs give the same [`RouteOutcome`]. Storing outcomes, training the
 //! model from the store and re-deciding on policy change belong to `countersign-workflow`.
@@ -23,6 +28,7 @@ pub mod classify;
 pub mod decide;
 mod error;
 pub mod extract;
+pub mod hints;
 mod layout;
 pub mod normalize;
 pub mod policy;
@@ -30,9 +36,13 @@ pub mod rules;
 
 pub use classify::Model;
 pub use decide::{
-    route, AnchorPosition, ClassificationBasis, Recipient, RouteOutcome, SignatureAnchor, TypeScore,
+    route, route_with, AnchorPosition, ClassificationBasis, Recipient, RouteOutcome,
+    SignatureAnchor, TypeScore,
 };
 pub use error::{Error, Result};
 pub use extract::SignatureBlock;
+pub use hints::{
+    check_document_type, check_field_value, HintError, Hints, Vocabulary, MAX_FIELD_VALUE_CHARS,
+};
 pub use policy::{ActivePolicy, Policy, DEFAULT_POLICY_TOML, UNCLASSIFIED};
 pub use rules::RuleMatch;

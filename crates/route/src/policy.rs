@@ -59,8 +59,12 @@ pub struct Thresholds {
     /// Two types' rules both match clearly: the second conflicts with the best when it has at
     /// least this share of the best one's points (else the best type wins).
     pub conflict_ratio: f64,
-    /// Normalised Levenshtein similarity at which a fuzzy phrase counts as found.
+    /// Normalised Levenshtein similarity at which a fuzzy phrase counts as found (and at which
+    /// an extracted name snaps to a spelling reviewers confirmed, see [`crate::Vocabulary`]).
     pub fuzzy_similarity: f64,
+    /// Words read with less confidence are highlighted for reviewers and are where Tab stops on
+    /// the review screen. Routing itself does not use it.
+    pub low_word_confidence: f64,
 }
 
 impl Default for Thresholds {
@@ -75,6 +79,7 @@ impl Default for Thresholds {
             rule_confidence: 0.95,
             conflict_ratio: 0.50,
             fuzzy_similarity: 0.85,
+            low_word_confidence: 0.80,
         }
     }
 }
@@ -255,6 +260,15 @@ impl Policy {
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
     }
+
+    /// Every document type with the route it goes to, `(type, route)`, sorted by type name:
+    /// the choices of a reviewer's "reroute" picker (`unclassified` is not among them).
+    pub fn document_types(&self) -> Vec<(String, String)> {
+        self.types
+            .values()
+            .map(|t| (t.name.clone(), t.route.clone()))
+            .collect()
+    }
 }
 
 /// The policy in force. A reload that fails validation leaves the previous policy in place and
@@ -408,6 +422,7 @@ struct RawThresholds {
     rule_confidence: Option<Spanned<f64>>,
     conflict_ratio: Option<Spanned<f64>>,
     fuzzy_similarity: Option<Spanned<f64>>,
+    low_word_confidence: Option<Spanned<f64>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -597,6 +612,11 @@ impl RawPolicy {
                 &t.fuzzy_similarity,
                 "thresholds.fuzzy_similarity",
                 d.fuzzy_similarity,
+            )?,
+            low_word_confidence: ctx.unit(
+                &t.low_word_confidence,
+                "thresholds.low_word_confidence",
+                d.low_word_confidence,
             )?,
         };
 
@@ -1033,6 +1053,44 @@ department = "Finance"
             message.contains("min_field_confidence = 1.5 is outside 0..1"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn low_word_confidence_is_a_unit_threshold() {
+        let p = Policy::embedded_default();
+        assert_eq!(p.thresholds.low_word_confidence, 0.80);
+        let text = MINIMAL.replace(
+            "version = 1\n",
+            "version = 1\n[thresholds]\nlow_word_confidence = 0.6\n",
+        );
+        let p = Policy::from_str(&text, "policy.toml").unwrap();
+        assert_eq!(p.thresholds.low_word_confidence, 0.6);
+        let text = MINIMAL.replace(
+            "version = 1\n",
+            "version = 1\n[thresholds]\nlow_word_confidence = 80\n",
+        );
+        let (line, message) = invalid(&text);
+        assert_eq!(line, 3, "{message}");
+        assert!(
+            message.contains("low_word_confidence = 80 is outside 0..1"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn document_types_pair_each_type_with_its_route() {
+        let p = Policy::embedded_default();
+        let want: Vec<(String, String)> = [
+            ("hr_form", "hr"),
+            ("invoice", "accounts_payable"),
+            ("nda", "legal_nda"),
+            ("purchase_order", "procurement"),
+            ("vendor_agreement", "vendor_contracts"),
+        ]
+        .iter()
+        .map(|(t, r)| (t.to_string(), r.to_string()))
+        .collect();
+        assert_eq!(p.document_types(), want);
     }
 
     #[test]

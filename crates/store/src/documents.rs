@@ -40,7 +40,7 @@ pub struct PageRow {
     pub rotation: u32,
 }
 
-const RECORD_SELECT: &str = "SELECT d.document_id, d.tenant_id, d.source, d.file_name, d.mime_type, d.checksum,
+pub(crate) const RECORD_SELECT: &str = "SELECT d.document_id, d.tenant_id, d.source, d.file_name, d.mime_type, d.checksum,
         d.created_at, v.version, v.status, v.page_count, v.ocr_confidence, v.document_type,
         v.classification_confidence, v.decision, v.route, v.fields, v.envelope_id, v.department,
         v.policy_tags, v.retention_class, v.failure, v.updated_at, v.has_text_layer
@@ -64,7 +64,7 @@ fn opt_json_col<T: serde::de::DeserializeOwned>(row: &SqliteRow, col: &str) -> R
     }
 }
 
-fn record_from_row(row: &SqliteRow) -> Result<DocumentRecord> {
+pub(crate) fn record_from_row(row: &SqliteRow) -> Result<DocumentRecord> {
     let source: String = row.get("source");
     let mime: String = row.get("mime_type");
     let status: String = row.get("status");

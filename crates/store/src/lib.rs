@@ -5,6 +5,8 @@
 //!   [`documents::transition`], which checks the lifecycle and appends the audit entry in the same
 //!   transaction.
 //! - [`audit`]: the append-only, hash-chained audit log and its verification.
+//! - [`review`]: versions derived by reviewers' corrections and decisions, the corrections,
+//!   the tenant vocabulary and the queue's full-text index.
 //! - [`jobs`]: the durable job table (lease, retry with backoff, resume after a crash).
 //! - [`blobs`]: originals and derived files by sha256, written atomically.
 //!
@@ -16,6 +18,8 @@ pub mod audit;
 pub mod blobs;
 pub mod documents;
 pub mod jobs;
+pub mod queue;
+pub mod review;
 mod time;
 
 pub use blobs::{BlobKey, BlobStore};
@@ -42,6 +46,15 @@ pub enum StoreError {
     NotFound(String),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// Someone changed the document since the caller read it (optimistic concurrency).
+    #[error(
+        "document {document_id} changed meanwhile: version {current} is current, not {expected}"
+    )]
+    Stale {
+        document_id: String,
+        expected: u32,
+        current: u32,
+    },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -21,6 +21,7 @@ struct FileConfig {
     max_file_mb: Option<u64>,
     ocr_threads: Option<usize>,
     watch_folders: Option<Vec<PathBuf>>,
+    reviewer_name: Option<String>,
     provider: Option<ProviderSection>,
     relay: Option<RelaySection>,
 }
@@ -62,6 +63,8 @@ pub struct Config {
     pub watch_folders: Vec<PathBuf>,
     /// Tesseract engines (one per worker thread); `None`: one per core.
     pub ocr_threads: Option<usize>,
+    /// The name the review screen records as the reviewer; `None`: the OS login name.
+    pub reviewer_name: Option<String>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -70,6 +73,16 @@ fn env(name: &str) -> Option<String> {
 
 fn invalid(message: String) -> Error {
     Error::new(ErrorCode::InvalidConfig, message)
+}
+
+fn check_reviewer_name(name: &str) -> Result<(), Error> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > 100 || n.chars().any(char::is_control) {
+        return Err(invalid(format!(
+            "reviewer_name must be 1-100 characters on one line, got `{name}`"
+        )));
+    }
+    Ok(())
 }
 
 fn check_url(setting: &str, url: &str) -> Result<(), Error> {
@@ -162,7 +175,12 @@ impl Config {
         if ocr_threads.is_some_and(|n| n == 0 || n > 64) {
             return Err(invalid("ocr_threads must be between 1 and 64".into()));
         }
+        let reviewer_name = env("COUNTERSIGN_REVIEWER").or(file.reviewer_name);
+        if let Some(name) = &reviewer_name {
+            check_reviewer_name(name)?;
+        }
         Ok(Config {
+            reviewer_name,
             ocr_threads,
             tenant_id: TenantId::new(tenant),
             max_file_bytes: max_file_mb.saturating_mul(1024 * 1024),
@@ -241,4 +259,30 @@ pub fn write_watch_folders(data_dir: &Path, folders: &[std::path::PathBuf]) -> R
 /// `watch_folders` as the file says now (the app may have changed it since start-up).
 pub fn read_watch_folders(data_dir: &Path) -> Result<Vec<std::path::PathBuf>, Error> {
     Ok(Config::load(data_dir)?.watch_folders)
+}
+
+/// Sets `reviewer_name` in the data dir's `countersign.toml` (the rest of the file is kept).
+pub fn write_reviewer_name(data_dir: &Path, name: &str) -> Result<(), Error> {
+    check_reviewer_name(name)?;
+    let path = data_dir.join(CONFIG_FILE);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|_| DEFAULT_CONFIG.to_owned());
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+    doc["reviewer_name"] = toml_edit::value(name.trim());
+    Config::from_toml(&doc.to_string(), &path.display().to_string())?;
+    let tmp = path.with_extension("toml.tmp");
+    std::fs::write(&tmp, doc.to_string())
+        .and_then(|_| std::fs::rename(&tmp, &path))
+        .map_err(|e| invalid(format!("cannot write {}: {e}", path.display())))
+}
+
+/// The reviewer's name as the settings say now (`COUNTERSIGN_REVIEWER`, then `reviewer_name`
+/// in the file), else the OS login name.
+pub fn reviewer_name(data_dir: &Path) -> Result<String, Error> {
+    Ok(Config::load(data_dir)?.reviewer_name.unwrap_or_else(|| {
+        std::env::var("USER")
+            .or_else(|_| std::env::var("USERNAME"))
+            .unwrap_or_else(|_| "reviewer".into())
+    }))
 }

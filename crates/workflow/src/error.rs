@@ -31,6 +31,9 @@ pub enum ErrorCode {
     /// The operation does not apply to the document in its current state (e.g. reprocessing one
     /// that is being sent for signature).
     InvalidState,
+    /// Someone else changed the document since it was read (another reviewer, another window):
+    /// reload it and try again.
+    Conflict,
     InvalidConfig,
     /// The routing policy file is invalid; the message names the file and line.
     InvalidPolicy,
@@ -71,6 +74,7 @@ impl ErrorCode {
             ErrorCode::NotReady => "not_ready",
             ErrorCode::InvalidArgument => "invalid_argument",
             ErrorCode::InvalidState => "invalid_state",
+            ErrorCode::Conflict => "conflict",
             ErrorCode::InvalidConfig => "invalid_config",
             ErrorCode::InvalidPolicy => "invalid_policy",
             ErrorCode::DataDirUnusable => "data_dir_unusable",
@@ -185,6 +189,9 @@ impl From<countersign_store::StoreError> for Error {
             }
             countersign_store::StoreError::Transition(t) => {
                 Error::new(ErrorCode::InvalidArgument, t.to_string())
+            }
+            stale @ countersign_store::StoreError::Stale { .. } => {
+                Error::new(ErrorCode::Conflict, stale.to_string())
             }
             other => Error::internal("using the store", other),
         }

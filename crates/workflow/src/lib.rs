@@ -6,6 +6,8 @@
 //!   enqueue processing.
 //! - [`list`], [`show`], [`changes_since`]: read the queue.
 //! - [`process`]: the processing pipeline run by [`worker::run`] from the durable job table.
+//! - [`review`]: what a reviewer sees of a flagged document; corrections, undo and decisions,
+//!   each a new version with its audit entry.
 //! - [`verify_audit`]: recompute the audit chain.
 //! - [`scan`]: a batch of pages from a SANE scanner, ingested as one multi-page TIFF.
 //! - [`watch`]: hot folders — each file that settles there is ingested once, then moved aside.
@@ -23,7 +25,9 @@ pub mod pages;
 pub mod policy;
 pub mod process;
 mod query;
+pub mod queue;
 pub mod rejected;
+pub mod review;
 pub mod scan;
 pub mod watch;
 pub mod worker;
@@ -35,8 +39,8 @@ pub use ingest::{
 };
 pub use ocr_only::{ocr_file, ocr_file_with_progress};
 pub use query::{
-    change_cursor, changes_since, list, progress, show, verify_audit, AuditReport, ChangeBatch,
-    Progress, ShowOptions,
+    change_cursor, changes_since, list, ocr_pages, progress, show, verify_audit, AuditReport,
+    ChangeBatch, Progress, ShowOptions,
 };
 
 use countersign_capture::isolate::Isolation;

@@ -572,7 +572,14 @@ async fn route_document(ws: &Workspace, job: &Job, id: DocumentId) -> Result<(),
     let model = crate::classifier::current_model(ws)
         .await
         .map_err(|e| StageError::transient(stage, e))?;
-    let outcome = countersign_route::route(&policy.policy, &pages, model.as_ref());
+    // A reviewer's type and values (from an earlier version) and the tenant's vocabulary.
+    let corrections = countersign_store::review::corrections(store.pool(), id)
+        .await
+        .map_err(t)?;
+    let hints = crate::review::hints(ws, &record, &corrections)
+        .await
+        .map_err(|e| StageError::transient(stage, e))?;
+    let outcome = countersign_route::route_with(&policy.policy, &pages, model.as_ref(), &hints);
     let target = match outcome.decision.action {
         DecisionAction::AutoRoute => Status::Routed,
         DecisionAction::Review => Status::NeedsReview,
@@ -616,6 +623,9 @@ async fn route_document(ws: &Workspace, job: &Job, id: DocumentId) -> Result<(),
     )
     .await
     .map_err(|e| StageError::permanent(stage, "invalid_state", e.to_string(), false))?;
+    crate::review::index_for_search(&mut tx, id, &record.file_name, &pages, &outcome.fields)
+        .await
+        .map_err(|e| StageError::transient(stage, e))?;
     jobs::mark_step(&mut tx, job.id, stage.name())
         .await
         .map_err(t)?;

@@ -15,8 +15,42 @@ import type { VersionSummary } from "../generated/VersionSummary";
 import type { Device } from "../generated/Device";
 import type { ScanProgress } from "../generated/ScanProgress";
 import type { ScanRequest } from "../generated/ScanRequest";
+import type { ReviewView } from "../generated/ReviewView";
+import type { ReviewChange } from "../generated/ReviewChange";
+import type { ReviewDecision } from "../generated/ReviewDecision";
+import type { BulkOutcome } from "../generated/BulkOutcome";
+import type { EnvelopeRecipient } from "../generated/EnvelopeRecipient";
+import type { QueueQuery } from "../generated/QueueQuery";
+import type { QueuePage } from "../generated/QueuePage";
+import type { QueueFilter } from "../generated/QueueFilter";
+import type { QueueItem } from "../generated/QueueItem";
+import type { QueueCounts } from "../generated/QueueCounts";
+import type { OcrWord } from "../generated/OcrWord";
+import type { OcrPage } from "../generated/OcrPage";
+import type { Field } from "../generated/Field";
+import type { AnchorPlacement } from "../generated/AnchorPlacement";
+import type { TimelineEntry } from "../generated/TimelineEntry";
+import type { CorrectionView } from "../generated/CorrectionView";
+import type { TypeChoice } from "../generated/TypeChoice";
 
 export type {
+  AnchorPlacement,
+  BulkOutcome,
+  CorrectionView,
+  EnvelopeRecipient,
+  Field,
+  OcrPage,
+  OcrWord,
+  QueueCounts,
+  QueueFilter,
+  QueueItem,
+  QueuePage,
+  QueueQuery,
+  ReviewChange,
+  ReviewDecision,
+  ReviewView,
+  TimelineEntry,
+  TypeChoice,
   ApiError,
   AppInfo,
   ChangeBatch,
@@ -72,6 +106,21 @@ export interface Backend {
   scanDocument(request: ScanRequest, onProgress: (p: ScanProgress) => void): Promise<DocumentRecord>;
   /** Scans a batch and inserts its pages before page `at` (0-based) of a document; a new version. */
   scanIntoDocument(documentId: string, at: number, request: ScanRequest, onProgress: (p: ScanProgress) => void): Promise<DocumentRecord>;
+  /** One page of the queue: a filter, an optional search, counts of every filter. */
+  queuePage(query: QueueQuery): Promise<QueuePage>;
+  /** Everything the review screen shows for a document's current version. */
+  reviewDocument(documentId: string): Promise<ReviewView>;
+  /** A correction (word, field, type) or undo, made on `version`; the result is a new version. Throws `conflict` if the document moved on. */
+  changeDocument(documentId: string, version: number, change: ReviewChange): Promise<DocumentRecord>;
+  /** Approve, reject or quarantine (the last two with a reason), made on `version`. */
+  decideDocument(documentId: string, version: number, decision: ReviewDecision): Promise<DocumentRecord>;
+  /** Approves every listed document in needs_review with nothing flagged; says why others were skipped. */
+  bulkApprove(documentIds: string[]): Promise<BulkOutcome>;
+  /** Changes the envelope's recipients (names, emails, signing order) of an approved document. */
+  setRecipients(documentId: string, version: number, recipients: EnvelopeRecipient[]): Promise<DocumentRecord>;
+  /** The reviewer name recorded in the audit log (from settings). */
+  getReviewerName(): Promise<string>;
+  setReviewerName(name: string): Promise<string>;
   /** Calls `handler` whenever documents change (here, in the CLI, or in a background job). */
   onDocumentsChanged(handler: (batch: ChangeBatch) => void): Promise<() => void>;
   /** Calls `handler` with every document being processed and its pages done, whenever that changes. */

@@ -17,6 +17,13 @@ import type {
   Source,
   Status,
   VersionSummary,
+  QueueQuery,
+  QueuePage,
+  ReviewView,
+  ReviewChange,
+  ReviewDecision,
+  BulkOutcome,
+  EnvelopeRecipient,
 } from "./index";
 import { BackendError } from "./index";
 import { DOCUMENTS_CHANGED, DOCUMENTS_PROGRESS, SCAN_PROGRESS } from "./events";
@@ -84,6 +91,17 @@ export const tauriBackend: Backend = {
       unlisten();
     }
   },
+  queuePage: (query: QueueQuery) => call<QueuePage>("queue_page", { query }),
+  reviewDocument: (documentId: string) => call<ReviewView>("review_document", { documentId }),
+  changeDocument: (documentId: string, version: number, change: ReviewChange) =>
+    call<DocumentRecord>("change_document", { documentId, version, change }),
+  decideDocument: (documentId: string, version: number, decision: ReviewDecision) =>
+    call<DocumentRecord>("decide_document", { documentId, version, decision }),
+  bulkApprove: (documentIds: string[]) => call<BulkOutcome>("bulk_approve", { documentIds }),
+  setRecipients: (documentId: string, version: number, recipients: EnvelopeRecipient[]) =>
+    call<DocumentRecord>("set_recipients", { documentId, version, recipients }),
+  getReviewerName: () => call<string>("get_reviewer_name"),
+  setReviewerName: (name: string) => call<string>("set_reviewer_name", { name }),
   async onDocumentsChanged(handler: (batch: ChangeBatch) => void) {
     return listen<ChangeBatch>(DOCUMENTS_CHANGED, (event) => handler(event.payload));
   },
