@@ -13,13 +13,14 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # --- system packages ---------------------------------------------------------------------------
 APT_PACKAGES=(
-  build-essential pkg-config curl file libssl-dev sqlite3 python3 python3-pip ca-certificates sane-utils
+  build-essential pkg-config curl file libssl-dev libdbus-1-dev sqlite3 python3 python3-pip ca-certificates sane-utils
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev   # Tauri 2 / WebKitGTK
   libtesseract-dev libleptonica-dev tesseract-ocr-eng tesseract-ocr-osd libclang-dev clang  # OCR (leptess)
 )
 APT_TEST_PACKAGES=(
   xvfb xauth webkit2gtk-driver dbus dbus-x11   # the real window under Xvfb, driven through WebKitWebDriver
   poppler-utils                                # pdftotext/pdftoppm/pdfinfo check the searchable PDFs
+  gnome-keyring                                # a real OS keychain (Secret Service) for the credential tests
 )
 wanted=("${APT_PACKAGES[@]}")
 [ "$mode" = test ] && wanted+=("${APT_TEST_PACKAGES[@]}")
@@ -87,8 +88,9 @@ log "checking formatting"
 cargo fmt --all -- --check
 log "type-checking the UI"
 npm run --silent check --prefix ui
-log "running every test (the end-to-end test drives the real window under Xvfb)"
+log "running every test (the end-to-end test drives the real window under Xvfb; secrets go to a throwaway GNOME Keyring)"
 # Tesseract reads this when a process starts; test binaries call the engine directly.
 export OMP_THREAD_LIMIT=1
 mkdir -p target
-exec dbus-run-session -- xvfb-run -a -s "-screen 0 1280x900x24" cargo test --workspace --no-fail-fast "${@:2}"
+exec dbus-run-session -- scripts/test-session.sh \
+  xvfb-run -a -s "-screen 0 1280x900x24" cargo test --workspace --no-fail-fast "${@:2}"

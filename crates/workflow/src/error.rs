@@ -35,6 +35,11 @@ pub enum ErrorCode {
     /// reload it and try again.
     Conflict,
     InvalidConfig,
+    /// The OS keychain (Secret Service, Keychain, Credential Manager) cannot be reached or
+    /// refused the operation; the message says what to do.
+    KeychainUnavailable,
+    /// No provider token is stored yet (set it in Settings).
+    MissingCredentials,
     /// The routing policy file is invalid; the message names the file and line.
     InvalidPolicy,
     DataDirUnusable,
@@ -76,6 +81,8 @@ impl ErrorCode {
             ErrorCode::InvalidState => "invalid_state",
             ErrorCode::Conflict => "conflict",
             ErrorCode::InvalidConfig => "invalid_config",
+            ErrorCode::KeychainUnavailable => "keychain_unavailable",
+            ErrorCode::MissingCredentials => "missing_credentials",
             ErrorCode::InvalidPolicy => "invalid_policy",
             ErrorCode::DataDirUnusable => "data_dir_unusable",
             ErrorCode::EngineUnavailable => "engine_unavailable",

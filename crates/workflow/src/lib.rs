@@ -29,6 +29,7 @@ pub mod queue;
 pub mod rejected;
 pub mod review;
 pub mod scan;
+pub mod secrets;
 pub mod watch;
 pub mod worker;
 
