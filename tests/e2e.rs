@@ -361,12 +361,24 @@ async fn rotate_a_page_in_the_real_window_and_get_a_new_version() {
         .await
         .unwrap();
 
-    // The preview shows the rendered page of v1 (the worker renders it in the background).
+    // The preview shows the rendered page of v1 (the worker renders it in the background). A
+    // document already quarantined (bars are no text) opens on the review screen: its Pages…
+    // button leads to the same preview.
     let (v, _, w, h) = eventually(
         &client,
         "page 1 of v1 in the preview",
         Duration::from_secs(30),
-        || preview_state(&client),
+        || async {
+            if let Ok(pages) = client
+                .find(Locator::Css(
+                    "[data-testid=review] [data-testid=pages-button]",
+                ))
+                .await
+            {
+                let _ = pages.click().await;
+            }
+            preview_state(&client).await
+        },
     )
     .await;
     assert_eq!((v.as_str(), w, h), ("1", 300, 400));
@@ -674,4 +686,304 @@ async fn a_long_scan_shows_page_by_page_ocr_progress_on_its_card() {
     );
     client.close().await.unwrap();
     drop(driver);
+}
+
+/// `pdftotext` of a PDF, as a signing service or a PDF viewer's search would see its text.
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn press(client: &Client, keys: &str) {
+    client
+        .active_element()
+        .await
+        .expect("an element has the focus")
+        .send_keys(keys)
+        .await
+        .expect("keys sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_a_flagged_document_from_the_keyboard_correct_a_word_and_approve() {
+    use fantoccini::key::Key;
+    let _window = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
+    let shots = shots_dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+
+    // A scanned page in several languages: unclassified, so flagged for review, and Tesseract is
+    // unsure of a few words (",.schnelle”" among them).
+    let corpus = [
+        std::env::var_os("COUNTERSIGN_CORPUS").map(PathBuf::from),
+        Some(PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/corpus"
+        ))),
+        Some(PathBuf::from("/work/shared/corpus")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.join("MANIFEST.tsv").is_file())
+    .expect("the shared test corpus (set COUNTERSIGN_CORPUS)");
+    let ws = countersign_workflow::Workspace::open(&data_dir)
+        .await
+        .unwrap();
+    countersign_workflow::config::write_reviewer_name(&data_dir, "Erin Example").unwrap();
+    let id = countersign_workflow::ingest_path(
+        &ws,
+        &corpus.join("ocr/tesseract-test/eurotext.tif"),
+        Source::Scanner,
+        "e2e-test",
+    )
+    .await
+    .unwrap()
+    .record
+    .document_id;
+    countersign_workflow::worker::run(
+        &ws,
+        &countersign_workflow::worker::WorkerOptions::new(
+            countersign_workflow::worker::Until::Idle,
+        ),
+        &countersign_workflow::worker::Cancel::new(),
+    )
+    .await
+    .unwrap();
+    let before = countersign_workflow::review::review_view(&ws, id)
+        .await
+        .unwrap();
+    assert_eq!(before.record.status, Status::NeedsReview);
+    let threshold = before.thresholds.low_word_confidence;
+    let page = &before.record.ocr.as_ref().unwrap().pages[0];
+    let (first_low, old_text) = page
+        .words
+        .iter()
+        .enumerate()
+        .find(|(_, w)| w.confidence < threshold)
+        .map(|(i, w)| (i, w.text.clone()))
+        .expect("a word read with low confidence");
+
+    let driver = start_driver(&data_dir, &shots.join("tauri-driver-review.log"));
+    let client = connect(&driver, &data_dir).await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("[data-filter=needs_review]"))
+        .await
+        .expect("the window is up");
+
+    // The queue, filtered to what needs review, with its count.
+    client
+        .find(Locator::Css("[data-filter=needs_review]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let row = format!("[data-document-id='{id}']");
+    eventually(
+        &client,
+        "the flagged document in the queue",
+        Duration::from_secs(20),
+        || async { client.find(Locator::Css(&row)).await.ok() },
+    )
+    .await;
+    let count = text_of(&client, "[data-filter=needs_review] .count")
+        .await
+        .unwrap_or_default();
+    assert_eq!(count.trim(), "1", "the needs-review count");
+    std::fs::write(
+        shots.join("review-queue.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // Open it: the review screen with the page, its word boxes, the fields and why it is flagged.
+    client
+        .find(Locator::Css(&row))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        &client,
+        "the review screen",
+        Duration::from_secs(20),
+        || async {
+            client
+                .find(Locator::Css(
+                    "[data-testid=review] [data-testid=word-boxes]",
+                ))
+                .await
+                .ok()
+        },
+    )
+    .await;
+    let why = text_of(&client, "[data-testid=why-flagged]")
+        .await
+        .unwrap_or_default();
+    assert!(
+        why.contains("unclassified") || why.to_lowercase().contains("type"),
+        "why flagged: {why}"
+    );
+
+    // Tab goes to the first low-confidence word: its editor opens with the word as read.
+    press(&client, &Key::Tab.to_string()).await;
+    let editor = eventually(
+        &client,
+        "the word editor",
+        Duration::from_secs(10),
+        || async {
+            client
+                .find(Locator::Css("[data-testid=word-editor]"))
+                .await
+                .ok()
+        },
+    )
+    .await;
+    let shown = editor.prop("value").await.unwrap().unwrap_or_default();
+    assert_eq!(shown, old_text, "the editor starts from the word as read");
+    let stop = client
+        .find(Locator::Css(&format!("[data-word='0:{first_low}']")))
+        .await;
+    assert!(
+        stop.is_ok(),
+        "the first low-confidence word is a stop on the page"
+    );
+    std::fs::write(
+        shots.join("review-word-editor.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // Type the correction; Enter accepts it and a new version appears.
+    editor.clear().await.unwrap();
+    editor.send_keys("schnelle").await.unwrap();
+    editor.send_keys(&Key::Enter.to_string()).await.unwrap();
+    let v_after = before.record.version + 1;
+    eventually(
+        &client,
+        "the corrected version",
+        Duration::from_secs(20),
+        || async {
+            let v = text_of(&client, "[data-testid=review-version]").await?;
+            (v.trim() == format!("v{v_after}")).then_some(())
+        },
+    )
+    .await;
+    // Focus back on the page (the next stop may have opened an editor): Escape closes it.
+    press(&client, &Key::Escape.to_string()).await;
+    std::fs::write(
+        shots.join("review-screen.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // Reroute to a type (an unclassified document cannot be approved), then approve with `a`.
+    client
+        .find(Locator::Css("[data-testid=reroute-button]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let pick = eventually(
+        &client,
+        "the type picker",
+        Duration::from_secs(10),
+        || async {
+            client
+                .find(Locator::Css("[data-document-type=nda]"))
+                .await
+                .ok()
+        },
+    )
+    .await;
+    pick.click().await.unwrap();
+    eventually(
+        &client,
+        "the rerouted version",
+        Duration::from_secs(20),
+        || async {
+            let v = text_of(&client, "[data-testid=review-version]").await?;
+            (v.trim() == format!("v{}", v_after + 1)).then_some(())
+        },
+    )
+    .await;
+    client
+        .find(Locator::Css("[data-testid=approve-button]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        &client,
+        "the send step",
+        Duration::from_secs(20),
+        || async {
+            client
+                .find(Locator::Css(
+                    "[data-testid=envelope] [data-testid=recipient-row]",
+                ))
+                .await
+                .ok()
+        },
+    )
+    .await;
+    std::fs::write(
+        shots.join("review-send-step.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    client.close().await.unwrap();
+    drop(driver);
+
+    // The store: a version per change, the audit entry with the old and new value and the
+    // reviewer from settings, the approved status.
+    let after = countersign_workflow::review::review_view(&ws, id)
+        .await
+        .unwrap();
+    assert_eq!(after.record.status, Status::Approved);
+    assert_eq!(after.record.document_type.as_deref(), Some("nda"));
+    let entries = countersign_store::audit::entries_for(ws.store().pool(), id)
+        .await
+        .unwrap();
+    let word = entries
+        .iter()
+        .find(|e| e.action == "correct_word")
+        .expect("an audit entry for the correction");
+    assert_eq!(word.actor, "Erin Example");
+    assert_eq!(word.version, Some(v_after));
+    let detail: serde_json::Value = serde_json::from_str(&word.detail).unwrap();
+    assert_eq!(detail["old_value"], old_text.as_str());
+    assert_eq!(detail["new_value"], "schnelle");
+    assert!(entries
+        .iter()
+        .any(|e| e.action == "approve" && e.actor == "Erin Example"));
+    let words = &after.record.ocr.as_ref().unwrap().pages[0].words;
+    assert_eq!(words[first_low].text, "schnelle");
+
+    // The exported searchable PDF carries the corrected word in its text layer.
+    let pdf = countersign_workflow::export::export_pdf(&ws, id)
+        .await
+        .unwrap();
+    let text = pdf_text(&pdf);
+    assert!(text.contains("schnelle"), "{text}");
+    assert!(
+        !text.contains(&old_text),
+        "the misread word is gone: {text}"
+    );
+    let audit = countersign_workflow::verify_audit(&ws).await.unwrap();
+    assert!(audit.ok, "{:?}", audit.first_break);
+    ws.close().await;
 }

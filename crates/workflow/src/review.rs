@@ -50,6 +50,8 @@ pub struct ReviewView {
     pub classification: ClassificationView,
     /// Reasons a person must look at the document (empty: nothing flagged).
     pub flags: Vec<String>,
+    /// Fields the document's type requires that were not read (the reviewer can fill them in).
+    pub missing_fields: Vec<String>,
     /// The envelope approving would create.
     pub envelope: EnvelopeDraft,
     /// Types a reviewer can pick (reroute), with their routes.
@@ -132,6 +134,8 @@ pub struct EnvelopeDraft {
 pub struct TypeChoice {
     pub document_type: String,
     pub route: String,
+    /// Fields the policy requires for this type (a missing one is a reason for review).
+    pub required_fields: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, TS)]
@@ -366,13 +370,19 @@ pub async fn change_document(
                     format!("there is no page {} with words", page + 1),
                 )
             })?;
+            let was_sure = p
+                .words
+                .get(*word as usize)
+                .is_some_and(|w| w.confidence >= 1.0);
             let old = p.correct_word(*word as usize, &text).ok_or_else(|| {
                 Error::new(
                     ErrorCode::InvalidArgument,
                     format!("page {} has no word {}", page + 1, word),
                 )
             })?;
-            if old == text {
+            // The same text confirms a word read correctly (it stops being flagged); a word a
+            // person already vouched for has nothing left to confirm.
+            if old == text && was_sure {
                 return Err(Error::new(
                     ErrorCode::InvalidArgument,
                     format!("the word already reads {text:?}"),
@@ -425,13 +435,24 @@ pub async fn change_document(
                     Error::new(ErrorCode::InvalidState, "there is no correction to undo")
                 })?;
             if let Target::Word { page, word } = last.target {
-                let restore = last.old_value.clone().unwrap_or_default();
+                // The word as it was before the correction (text and the engine's confidence),
+                // from the version the correction was made on.
+                let earlier = crate::query::ocr_pages(ws, id, last.version - 1).await?;
+                let was = earlier
+                    .get(page as usize)
+                    .and_then(|p| p.words.get(word as usize))
+                    .cloned()
+                    .ok_or_else(|| {
+                        Error::internal("undoing a correction", "the corrected word is gone")
+                    })?;
                 let p = pages.get_mut(page as usize).ok_or_else(|| {
                     Error::internal("undoing a correction", "the corrected page is gone")
                 })?;
-                p.correct_word(word as usize, &restore).ok_or_else(|| {
+                let slot = p.words.get_mut(word as usize).ok_or_else(|| {
                     Error::internal("undoing a correction", "the corrected word is gone")
                 })?;
+                *slot = was;
+                p.rebuild_text();
                 replaced = Some(p.clone());
             }
             let now = match &last.target {
@@ -489,6 +510,9 @@ pub async fn change_document(
 
     let (action, target_json) = match (&target, undoes.is_some()) {
         (_, true) => ("undo_correction", target_json(&target)),
+        (Target::Word { .. }, false) if old_value == new_value => {
+            ("confirm_word", target_json(&target))
+        }
         (Target::Word { .. }, false) => ("correct_word", target_json(&target)),
         (Target::Field(_), false) => ("correct_field", target_json(&target)),
         (Target::Type, false) => ("type_confirmed", target_json(&target)),
@@ -942,10 +966,28 @@ pub async fn review_view(ws: &Workspace, id: DocumentId) -> Result<ReviewView, E
         .document_types()
         .into_iter()
         .map(|(document_type, route)| TypeChoice {
+            required_fields: policy
+                .policy
+                .types
+                .get(&document_type)
+                .map(|t| t.required_fields.clone())
+                .unwrap_or_default(),
             document_type,
             route,
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let missing_fields = record
+        .document_type
+        .as_deref()
+        .and_then(|t| document_types.iter().find(|c| c.document_type == t))
+        .map(|c| {
+            c.required_fields
+                .iter()
+                .filter(|f| !record.fields.contains_key(*f))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
     let timeline = entries
         .iter()
         .map(|e| TimelineEntry {
@@ -987,6 +1029,7 @@ pub async fn review_view(ws: &Workspace, id: DocumentId) -> Result<ReviewView, E
         thresholds,
         classification,
         flags,
+        missing_fields,
         envelope,
         document_types,
         timeline,
@@ -995,41 +1038,34 @@ pub async fn review_view(ws: &Workspace, id: DocumentId) -> Result<ReviewView, E
     })
 }
 
-/// Where an anchor's signature goes on the page image: right of the anchor text by its offsets
-/// (DocuSign's offsets are in points), or at the fallback position (points from the top left).
+/// Where an anchor's signature goes on the page image. The policy's offsets and fallback
+/// positions are page pixels of the rendered page (the same space as the OCR boxes); the
+/// signature tab is drawn the size DocuSign gives a signHere tab (about 2.5 × 0.5 inches).
 fn anchor_placement(a: &countersign_route::SignatureAnchor, pages: &[PageInfo]) -> AnchorPlacement {
-    const SIGN_W: f64 = 180.0; // points: the size of a signHere tab as drawn
-    const SIGN_H: f64 = 36.0;
-    let scale = |page: u32| {
+    const SIGN_W_IN: f64 = 2.5;
+    const SIGN_H_IN: f64 = 0.5;
+    let dpi = |page: u32| {
         pages
             .iter()
             .find(|p| p.index == page)
             .and_then(|p| p.dpi)
             .unwrap_or(300) as f64
-            / 72.0
     };
     let (page, x, y, found) = match &a.found {
-        Some(pos) => {
-            let s = scale(pos.page);
-            (
-                pos.page,
-                pos.bbox[2] as f64 + a.x_offset as f64 * s,
-                pos.bbox[1] as f64 + a.y_offset as f64 * s - SIGN_H * s * 0.5,
-                true,
-            )
-        }
-        None => {
-            let page = a.fallback.page_number.saturating_sub(1);
-            let s = scale(page);
-            (
-                page,
-                a.fallback.x as f64 * s,
-                a.fallback.y as f64 * s,
-                false,
-            )
-        }
+        Some(pos) => (
+            pos.page,
+            pos.bbox[2] as f64 + a.x_offset as f64,
+            pos.bbox[1] as f64 + a.y_offset as f64,
+            true,
+        ),
+        None => (
+            a.fallback.page_number.saturating_sub(1),
+            a.fallback.x as f64,
+            a.fallback.y as f64,
+            false,
+        ),
     };
-    let s = scale(page);
+    let d = dpi(page);
     let clamp = |v: f64| v.max(0.0).round() as u32;
     AnchorPlacement {
         role: a.role.clone(),
@@ -1038,8 +1074,8 @@ fn anchor_placement(a: &countersign_route::SignatureAnchor, pages: &[PageInfo]) 
         bbox: [
             clamp(x),
             clamp(y),
-            clamp(x + SIGN_W * s),
-            clamp(y + SIGN_H * s),
+            clamp(x + SIGN_W_IN * d),
+            clamp(y + SIGN_H_IN * d),
         ],
         found,
     }
@@ -1083,6 +1119,7 @@ fn summarize(e: &audit::Entry) -> String {
                 s("new_value")
             )
         }
+        "confirm_word" => format!("Confirmed {} as read: {}", target(), s("new_value")),
         "type_confirmed" => format!("Set the type: {} → {}", s("old_value"), s("new_value")),
         "undo_correction" => format!("Undid the correction of {}", target()),
         "approve" => "Approved for signature".into(),

@@ -394,3 +394,48 @@ async fn a_quarantined_document_is_released_by_giving_it_a_type() {
         .any(|e| e.summary == "Rejected: \"duplicate of a signed copy\""));
     ws.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirming_a_word_as_read_and_undoing_it_restores_the_engines_reading() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = Workspace::open(&tmp.path().join("data")).await.unwrap();
+    let id = flagged_document(&ws).await;
+    let view = review::review_view(&ws, id).await.unwrap();
+    let i = word_index(&view, "lazy");
+    let read = view.record.ocr.as_ref().unwrap().pages[0].words[i as usize].clone();
+    assert!(read.confidence < 1.0);
+
+    // Enter on an unchanged word: the reviewer vouches for it; it is no longer flagged.
+    let confirm = ReviewChange::CorrectWord {
+        page: 0,
+        word: i,
+        text: "lazy".into(),
+    };
+    review::change_document(&ws, id, None, confirm.clone(), "Dana")
+        .await
+        .unwrap();
+    let view = review::review_view(&ws, id).await.unwrap();
+    let w = &view.record.ocr.as_ref().unwrap().pages[0].words[i as usize];
+    assert_eq!((w.text.as_str(), w.confidence), ("lazy", 1.0));
+    assert!(view.timeline.iter().any(|e| e.action == "confirm_word"));
+    // Nothing left to confirm.
+    let err = review::change_document(&ws, id, None, confirm, "Dana")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidArgument);
+
+    // Undo gives the word back as the engine read it, confidence included.
+    review::change_document(&ws, id, None, ReviewChange::Undo, "Dana")
+        .await
+        .unwrap();
+    let view = review::review_view(&ws, id).await.unwrap();
+    assert_eq!(
+        view.record.ocr.as_ref().unwrap().pages[0].words[i as usize],
+        read
+    );
+    let err = review::change_document(&ws, id, None, ReviewChange::Undo, "Dana")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidState, "nothing left to undo");
+    ws.close().await;
+}

@@ -3,4 +3,4 @@
 /**
  * Stable error codes: scripts and the UI branch on these, never on messages.
  */
-export type ErrorCode = "unsupported_type" | "empty_document" | "too_large" | "corrupt_pdf" | "encrypted_pdf" | "corrupt_image" | "decode_timeout" | "duplicate" | "unreadable_file" | "not_found" | "not_ready" | "invalid_argument" | "invalid_state" | "conflict" | "invalid_config" | "invalid_policy" | "data_dir_unusable" | "engine_unavailable" | "scanner_unavailable" | "scanner_not_found" | "scanner_busy" | "unsupported_scan_setting" | "no_pages" | "scan_cancelled" | "scan_failed" | "internal";
+export type ErrorCode = "unsupported_type" | "empty_document" | "too_large" | "corrupt_pdf" | "encrypted_pdf" | "corrupt_image" | "decode_timeout" | "duplicate" | "unreadable_file" | "not_found" | "not_ready" | "invalid_argument" | "invalid_state" | "conflict" | "invalid_config" | "keychain_unavailable" | "missing_credentials" | "invalid_policy" | "data_dir_unusable" | "engine_unavailable" | "scanner_unavailable" | "scanner_not_found" | "scanner_busy" | "unsupported_scan_setting" | "no_pages" | "scan_cancelled" | "scan_failed" | "internal";

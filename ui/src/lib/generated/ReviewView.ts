@@ -21,6 +21,10 @@ record: DocumentRecord, pages: Array<PageInfo>, thresholds: ReviewThresholds, cl
  */
 flags: Array<string>, 
 /**
+ * Fields the document's type requires that were not read (the reviewer can fill them in).
+ */
+missing_fields: Array<string>, 
+/**
  * The envelope approving would create.
  */
 envelope: EnvelopeDraft, 
