@@ -987,3 +987,293 @@ async fn review_a_flagged_document_from_the_keyboard_correct_a_word_and_approve(
     assert!(audit.ok, "{:?}", audit.first_break);
     ws.close().await;
 }
+
+/// A US Letter page at 300 dpi set in 5.8 pt Times: about 1,500 words, the dense page of the
+/// review benchmark (real text, read by the real OCR).
+fn write_dense_page(path: &Path) {
+    use countersign_ocr::synth::{encode_png, Font, DPI, TEXTS};
+    use countersign_ocr::typeset::{Paragraph, Style, Typesetter};
+    let mut ts = Typesetter::new().expect("PDFium for the typesetter");
+    let style = Style::new(Font::Times, 5.8);
+    let paragraphs: Vec<Paragraph> = TEXTS
+        .iter()
+        .cycle()
+        .take(40)
+        .flat_map(|t| t.text.split("\n\n"))
+        .map(|p| Paragraph {
+            text: p.replace('\n', " "),
+            style,
+            space_before: 1.0,
+        })
+        .collect();
+    let layout = ts.flow(&paragraphs, 30.0, 1).unwrap().remove(0);
+    let image = ts.render(&layout).unwrap();
+    std::fs::write(path, encode_png(&image, DPI).unwrap()).unwrap();
+}
+
+fn stats(label: &str, xs: &mut [f64]) -> serde_json::Value {
+    xs.sort_by(f64::total_cmp);
+    let q = |p: f64| xs[((xs.len() as f64 - 1.0) * p).round() as usize];
+    let v = serde_json::json!({
+        "what": label, "n": xs.len(), "median_ms": q(0.5), "p95_ms": q(0.95), "max_ms": q(1.0),
+    });
+    eprintln!("{v}");
+    v
+}
+
+/// The review screen's speed in the real window (not a pass/fail test: `scripts/bench-review.sh`
+/// runs it and docs/benchmarks.md reports it). Switching to the next document until its first
+/// page is decoded and painted; panning and zooming a page with ~1,500 word boxes, frame by frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run by scripts/bench-review.sh"]
+async fn bench_review_screen() {
+    let _window = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
+    let shots = shots_dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let corpus = [
+        std::env::var_os("COUNTERSIGN_CORPUS").map(PathBuf::from),
+        Some(PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/corpus"
+        ))),
+        Some(PathBuf::from("/work/shared/corpus")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.join("MANIFEST.tsv").is_file())
+    .expect("the shared test corpus");
+    let dense = tmp.path().join("dense-page.png");
+    write_dense_page(&dense);
+    let mut files: Vec<PathBuf> = [
+        "ocr/tesseract-test/phototest.tif",
+        "ocr/tesseract-test/eurotext.tif",
+        "ocr/tesseract-test/8087_054.3B.tif",
+        "ocr/tesseract-test/8071_093.3B.tif",
+        "ocr/ocropy/testpage.png",
+        "ocr/tesseract-test/phototest_2.tif",
+    ]
+    .iter()
+    .map(|p| corpus.join(p))
+    .collect();
+    files.push(dense.clone());
+    let ws = countersign_workflow::Workspace::open(&data_dir)
+        .await
+        .unwrap();
+    for f in &files {
+        countersign_workflow::ingest_path(&ws, f, Source::Upload, "bench")
+            .await
+            .unwrap();
+    }
+    countersign_workflow::worker::run(
+        &ws,
+        &countersign_workflow::worker::WorkerOptions::new(
+            countersign_workflow::worker::Until::Idle,
+        ),
+        &countersign_workflow::worker::Cancel::new(),
+    )
+    .await
+    .unwrap();
+    let listed = countersign_workflow::list(&ws, None).await.unwrap();
+    let dense_doc = listed
+        .iter()
+        .find(|d| d.file_name == "dense-page.png")
+        .unwrap();
+    let dense_words = countersign_workflow::show(
+        &ws,
+        dense_doc.document_id,
+        countersign_workflow::ShowOptions { with_ocr: true },
+    )
+    .await
+    .unwrap()
+    .ocr
+    .unwrap()
+    .pages[0]
+        .words
+        .len();
+    let reviewable = listed
+        .iter()
+        .filter(|d| matches!(d.status, Status::NeedsReview | Status::Quarantined))
+        .count();
+    eprintln!("{reviewable} documents to review; the dense page has {dense_words} words");
+
+    let driver = start_driver(&data_dir, &shots.join("tauri-driver-bench.log"));
+    let client = connect(&driver, &data_dir).await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("[data-filter=all]"))
+        .await
+        .expect("the window is up");
+    client
+        .find(Locator::Css("[data-filter=needs_review]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let first = eventually(&client, "a row", Duration::from_secs(20), || async {
+        client.find(Locator::Css("[data-document-id]")).await.ok()
+    })
+    .await;
+    first.click().await.unwrap();
+    eventually(
+        &client,
+        "the review screen",
+        Duration::from_secs(20),
+        || async {
+            client
+                .find(Locator::Css(
+                    "[data-testid=review] [data-testid=page-image]",
+                ))
+                .await
+                .ok()
+        },
+    )
+    .await;
+
+    // Next document, round and round the filter: time to first page.
+    let switches = 20;
+    for i in 0..switches {
+        client
+            .execute("document.activeElement?.blur?.()", vec![])
+            .await
+            .unwrap();
+        client
+            .find(Locator::Css("[data-testid=review]"))
+            .await
+            .unwrap()
+            .send_keys(if (i / (reviewable.max(2) - 1)) % 2 == 0 {
+                "j"
+            } else {
+                "k"
+            })
+            .await
+            .unwrap();
+        eventually(
+            &client,
+            "the switch to be measured",
+            Duration::from_secs(20),
+            || async {
+                let n = client
+                    .execute(
+                        "return (window.__countersignMetrics?.switches ?? []).length",
+                        vec![],
+                    )
+                    .await
+                    .ok()?
+                    .as_u64()?;
+                (n as usize > i).then_some(())
+            },
+        )
+        .await;
+    }
+    let mut switch_ms: Vec<f64> = serde_json::from_value(
+        client
+            .execute("return window.__countersignMetrics.switches", vec![])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let switch = stats("next document → first page painted", &mut switch_ms);
+
+    // The dense page: pan for 2 s, then zoom in and out, recording every frame's interval.
+    let dense_id = dense_doc.document_id;
+    eventually(
+        &client,
+        "back in the queue",
+        Duration::from_secs(20),
+        || async {
+            if let Ok(r) = client.find(Locator::Css("[data-testid=review]")).await {
+                let _ = r.send_keys(&fantoccini::key::Key::Escape.to_string()).await;
+            }
+            client
+                .find(Locator::Css("[data-filter=all]"))
+                .await
+                .ok()?
+                .click()
+                .await
+                .ok()
+        },
+    )
+    .await;
+    let row = format!("[data-document-id='{dense_id}']");
+    eventually(
+        &client,
+        "the dense page's row",
+        Duration::from_secs(20),
+        || async {
+            client
+                .find(Locator::Css(&row))
+                .await
+                .ok()?
+                .click()
+                .await
+                .ok()
+        },
+    )
+    .await;
+    eventually(
+        &client,
+        "the dense page",
+        Duration::from_secs(20),
+        || async {
+            client
+                .find(Locator::Css(
+                    "[data-testid=review] [data-testid=page-image]",
+                ))
+                .await
+                .ok()
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    std::fs::write(
+        shots.join("bench-dense-page.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    let frames = client
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+            const vp = document.querySelector('[data-testid=review] .viewport');
+            const zoomIn = document.querySelector('[data-testid=review] [title^="Zoom in"]');
+            const zoomOut = document.querySelector('[data-testid=review] [title^="Zoom out"]');
+            const pan = [], zoom = [];
+            let last = performance.now(), t0 = last, phase = 'pan', steps = 0;
+            function frame(now) {
+              const dt = now - last; last = now;
+              (phase === 'pan' ? pan : zoom).push(dt);
+              if (phase === 'pan') {
+                vp.scrollTop += 9; vp.scrollLeft = 40 * Math.sin((now - t0) / 300);
+                if (now - t0 > 2000) { phase = 'zoom'; t0 = now; }
+              } else if (now - t0 > 250 * (steps + 1)) {
+                steps++; (steps <= 3 ? zoomIn : zoomOut)?.click();
+                if (steps >= 6) { done({pan, zoom, zoomButtons: !!zoomIn}); return; }
+              }
+              requestAnimationFrame(frame);
+            }
+            requestAnimationFrame((now) => { last = now; t0 = now; requestAnimationFrame(frame); });"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    let mut pan: Vec<f64> = serde_json::from_value(frames["pan"].clone()).unwrap();
+    let mut zoom: Vec<f64> = serde_json::from_value(frames["zoom"].clone()).unwrap();
+    let dropped = |xs: &[f64]| xs.iter().filter(|&&d| d > 1.5 * 1000.0 / 60.0).count();
+    let (pan_dropped, zoom_dropped) = (dropped(&pan), dropped(&zoom));
+    let pan_stats = stats("pan frame interval (1,500-box page)", &mut pan);
+    let zoom_stats = stats("zoom frame interval (1,500-box page)", &mut zoom);
+    let report = serde_json::json!({
+        "documents": reviewable,
+        "dense_page_words": dense_words,
+        "switch": switch,
+        "pan": pan_stats, "pan_frames_over_25ms": pan_dropped,
+        "zoom": zoom_stats, "zoom_frames_over_25ms": zoom_dropped,
+        "zoom_buttons_found": frames["zoomButtons"],
+    });
+    println!("BENCH {report}");
+    client.close().await.unwrap();
+    drop(driver);
+    ws.close().await;
+}
