@@ -84,6 +84,13 @@ if ! command -v tauri-driver >/dev/null; then
   log "installing tauri-driver from crates.io"
   cargo install tauri-driver --version '^2' --locked
 fi
+# Prism (npm, pinned in crates/sign/tests/conformance/package-lock.json) validates every request the
+# DocuSign adapter sends against DocuSign's official OpenAPI spec during the tests.
+conf=crates/sign/tests/conformance
+if [ ! -d $conf/node_modules ] || [ $conf/package-lock.json -nt $conf/node_modules/.package-lock.json ]; then
+  log "installing the spec validator (Prism) from npm"
+  npm ci --prefix $conf --no-audit --no-fund
+fi
 log "checking formatting"
 cargo fmt --all -- --check
 log "type-checking the UI"
