@@ -118,6 +118,13 @@ enum Command {
         #[arg(long, required = true)]
         reviewer: String,
     },
+    /// Send approved (or auto-routed) documents for signature through the outbox: one attempt
+    /// now; a document the provider cannot take yet waits in the outbox (`countersign work` or the
+    /// app sends it when the provider answers again).
+    Send {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
     /// Read a file's text (words, boxes, confidences) without storing anything.
     Ocr {
         file: PathBuf,
@@ -514,6 +521,36 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
             }
             let record = review::decide_document(&ws, id, None, decision, &reviewer).await?;
             out.record(&record);
+        }
+        Command::Send { ids } => {
+            let mut parsed = Vec::with_capacity(ids.len());
+            for id in &ids {
+                parsed.push(id.parse::<DocumentId>().map_err(
+                    |e: countersign_core::ParseIdError| {
+                        Error::new(ErrorCode::InvalidArgument, e.to_string())
+                    },
+                )?);
+            }
+            for id in &parsed {
+                countersign_workflow::send::queue_for_signature(&ws, *id, &actor()).await?;
+            }
+            let opts = WorkerOptions::new(Until::SendTried(parsed.clone()));
+            worker::run(&ws, &opts, &worker::Cancel::new()).await?;
+            let outbox = countersign_workflow::send::outbox(&ws).await?;
+            for id in parsed {
+                let record = countersign_workflow::show(&ws, id, ShowOptions::default()).await?;
+                if record.status == Status::QueuedForSignature && !out.json {
+                    eprintln!(
+                        "{id}: waiting in the outbox ({})",
+                        outbox
+                            .reasons
+                            .first()
+                            .map(String::as_str)
+                            .unwrap_or("provider not reached yet")
+                    );
+                }
+                out.record(&record);
+            }
         }
         Command::Export { id, pdf, hocr } => {
             let id: DocumentId = id.parse().map_err(|e: countersign_core::ParseIdError| {

@@ -3,6 +3,11 @@
 //! A record is the document row joined with its current version. Status changes go only through
 //! [`transition`], which checks the lifecycle table in `countersign-core` and appends exactly one
 //! audit entry in the same transaction.
+//!
+//! The document row also mirrors its current version's status and due date (`documents.status`,
+//! `documents.due_date`, for the queue's indexes): triggers (migration 0008) update them whenever
+//! a version's status or fields change or another version becomes current, so no function here
+//! writes them.
 
 use crate::audit::{self, NewEntry};
 use crate::{time, Result, StoreError};
@@ -40,11 +45,21 @@ pub struct PageRow {
     pub rotation: u32,
 }
 
-pub(crate) const RECORD_SELECT: &str = "SELECT d.document_id, d.tenant_id, d.source, d.file_name, d.mime_type, d.checksum,
+/// What [`record_from_row`] reads, from `documents d` joined with its current version `v`.
+macro_rules! record_columns {
+    () => {
+        "d.document_id, d.tenant_id, d.source, d.file_name, d.mime_type, d.checksum,
         d.created_at, v.version, v.status, v.page_count, v.ocr_confidence, v.document_type,
         v.classification_confidence, v.decision, v.route, v.fields, v.envelope_id, v.department,
-        v.policy_tags, v.retention_class, v.failure, v.updated_at, v.has_text_layer
-    FROM documents d JOIN versions v ON v.document_id = d.document_id AND v.version = d.current_version";
+        v.policy_tags, v.retention_class, v.failure, v.updated_at, v.has_text_layer"
+    };
+}
+pub(crate) const RECORD_COLUMNS: &str = record_columns!();
+pub(crate) const RECORD_SELECT: &str = concat!(
+    "SELECT ",
+    record_columns!(),
+    "\n    FROM documents d JOIN versions v ON v.document_id = d.document_id AND v.version = d.current_version"
+);
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
@@ -189,7 +204,7 @@ pub async fn list(pool: &SqlitePool, status: Option<Status>) -> Result<Vec<Docum
     let rows = match status {
         Some(st) => {
             sqlx::query(&format!(
-                "{RECORD_SELECT} WHERE v.status = ? ORDER BY d.created_at DESC, d.document_id DESC"
+                "{RECORD_SELECT} WHERE d.status = ? ORDER BY d.created_at DESC, d.document_id DESC"
             ))
             .bind(st.as_str())
             .fetch_all(pool)
@@ -779,6 +794,25 @@ pub async fn put_model(
     .bind(examples as i64)
     .bind(serde_json::to_string(per_type).expect("counts serialize"))
     .bind(model)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records the provider's envelope id on a version (the moment it is known).
+pub async fn set_envelope_id(
+    conn: &mut SqliteConnection,
+    id: DocumentId,
+    version: u32,
+    envelope: &EnvelopeId,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE versions SET envelope_id = ?, updated_at = ? WHERE document_id = ? AND version = ?",
+    )
+    .bind(envelope.as_str())
+    .bind(time::fmt(&time::now()))
+    .bind(id.to_string())
+    .bind(version as i64)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -325,3 +325,39 @@ mod tests {
         assert_eq!(b.delay(1000), Duration::from_secs(10));
     }
 }
+
+/// A job not finished yet (queued or running), as the outbox lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingJob {
+    pub id: JobId,
+    pub document_id: Option<DocumentId>,
+    pub attempts: u32,
+    pub run_after_ms: i64,
+    pub last_error: Option<String>,
+}
+
+/// Jobs of `kind` still queued or running, most recently updated first.
+pub async fn pending_of_kind(pool: &SqlitePool, kind: &str) -> Result<Vec<PendingJob>> {
+    let rows = sqlx::query(
+        "SELECT job_id, document_id, attempts, run_after_ms, last_error FROM jobs
+         WHERE kind = ? AND state IN ('queued', 'running') ORDER BY updated_at DESC, job_id DESC",
+    )
+    .bind(kind)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PendingJob {
+                id: JobId(r.get("job_id")),
+                document_id: r
+                    .get::<Option<String>, _>("document_id")
+                    .map(|d| d.parse())
+                    .transpose()
+                    .map_err(|e| crate::StoreError::Corrupt(format!("document_id: {e}")))?,
+                attempts: r.get::<i64, _>("attempts") as u32,
+                run_after_ms: r.get("run_after_ms"),
+                last_error: r.get("last_error"),
+            })
+        })
+        .collect()
+}

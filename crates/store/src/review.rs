@@ -249,7 +249,10 @@ pub async fn vocabulary(
     Ok(out)
 }
 
-/// Replaces a document's row in the queue's full-text index.
+/// Replaces a document's row in the queue's full-text index. The row's rowid is kept on the
+/// document (`documents.search_rowid`, migration 0008): the queue joins matches to documents by
+/// it, and the old row is deleted by it (`document_id` is not indexed in FTS5: a `WHERE
+/// document_id = ?` reads every row).
 pub async fn index_document(
     conn: &mut SqliteConnection,
     id: DocumentId,
@@ -257,11 +260,19 @@ pub async fn index_document(
     body: &str,
     fields: &str,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM search_index WHERE document_id = ?")
-        .bind(id.to_string())
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
+    let old: Option<i64> =
+        sqlx::query_scalar("SELECT search_rowid FROM documents WHERE document_id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+    if let Some(rowid) = old {
+        sqlx::query("DELETE FROM search_index WHERE rowid = ?")
+            .bind(rowid)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let rowid = sqlx::query(
         "INSERT INTO search_index (document_id, file_name, body, fields) VALUES (?, ?, ?, ?)",
     )
     .bind(id.to_string())
@@ -269,6 +280,12 @@ pub async fn index_document(
     .bind(body)
     .bind(fields)
     .execute(&mut *conn)
-    .await?;
+    .await?
+    .last_insert_rowid();
+    sqlx::query("UPDATE documents SET search_rowid = ? WHERE document_id = ?")
+        .bind(rowid)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! - [`process`]: the processing pipeline run by [`worker::run`] from the durable job table.
 //! - [`review`]: what a reviewer sees of a flagged document; corrections, undo and decisions,
 //!   each a new version with its audit entry.
+//! - [`send`]: the outbox: durable, duplicate-safe sends to the signature provider.
 //! - [`verify_audit`]: recompute the audit chain.
 //! - [`scan`]: a batch of pages from a SANE scanner, ingested as one multi-page TIFF.
 //! - [`watch`]: hot folders — each file that settles there is ingested once, then moved aside.
@@ -30,6 +31,7 @@ pub mod rejected;
 pub mod review;
 pub mod scan;
 pub mod secrets;
+pub mod send;
 pub mod watch;
 pub mod worker;
 
@@ -58,6 +60,9 @@ pub struct Workspace {
     data_dir: PathBuf,
     isolation: Isolation,
     ocr: std::sync::Arc<std::sync::OnceLock<countersign_ocr::engine::Pool>>,
+    /// The signature provider's adapter, made on first use (one per process: its rate limit).
+    provider:
+        std::sync::Arc<std::sync::OnceLock<std::sync::Arc<countersign_sign::docusign::DocuSign>>>,
 }
 
 impl Workspace {
@@ -77,6 +82,7 @@ impl Workspace {
             data_dir: data_dir.to_owned(),
             isolation: Isolation::detect(),
             ocr: Default::default(),
+            provider: Default::default(),
         })
     }
 
@@ -104,6 +110,18 @@ impl Workspace {
             Some(n) => countersign_ocr::engine::Pool::new(n),
             None => countersign_ocr::engine::Pool::per_core(),
         })
+    }
+
+    /// The provider adapter of this process, made by `init` the first time.
+    pub(crate) fn provider_adapter(
+        &self,
+        init: impl FnOnce() -> Result<countersign_sign::docusign::DocuSign, Error>,
+    ) -> Result<std::sync::Arc<countersign_sign::docusign::DocuSign>, Error> {
+        if let Some(p) = self.provider.get() {
+            return Ok(p.clone());
+        }
+        let made = std::sync::Arc::new(init()?);
+        Ok(self.provider.get_or_init(|| made).clone())
     }
 
     /// Stops background engines and closes the database (end of a CLI command, app exit).

@@ -49,6 +49,9 @@ pub enum Stage {
     /// Classification, field extraction and the decision under the routing policy in force:
     /// `routed`, `needs_review` or `quarantined`, with reasons.
     Route,
+    /// Not part of processing: the outbox's send job (`crate::send`), which fails documents
+    /// with this stage.
+    Send,
 }
 
 pub const STAGES: [Stage; 4] = [Stage::Start, Stage::Render, Stage::Ocr, Stage::Route];
@@ -60,6 +63,7 @@ impl Stage {
             Stage::Render => "render",
             Stage::Ocr => "ocr",
             Stage::Route => "route",
+            Stage::Send => "send",
         }
     }
 }
@@ -73,7 +77,12 @@ pub struct StageError {
 }
 
 impl StageError {
-    fn permanent(stage: Stage, code: &str, message: impl Into<String>, retryable: bool) -> Self {
+    pub(crate) fn permanent(
+        stage: Stage,
+        code: &str,
+        message: impl Into<String>,
+        retryable: bool,
+    ) -> Self {
         StageError {
             failure: Failure {
                 stage: stage.name().into(),
@@ -85,7 +94,20 @@ impl StageError {
         }
     }
 
-    fn transient(stage: Stage, err: impl std::fmt::Display) -> Self {
+    /// Retried later with its own code (the outbox waiting for a provider).
+    pub(crate) fn waiting(stage: Stage, code: &str, message: impl Into<String>) -> Self {
+        StageError {
+            failure: Failure {
+                stage: stage.name().into(),
+                code: code.into(),
+                message: message.into(),
+                retryable: true,
+            },
+            transient: true,
+        }
+    }
+
+    pub(crate) fn transient(stage: Stage, err: impl std::fmt::Display) -> Self {
         StageError {
             failure: Failure {
                 stage: stage.name().into(),
@@ -162,6 +184,12 @@ async fn run_stage(
         Stage::Render => render_and_read(ws, job, id).await?,
         Stage::Ocr => recognize_pages(ws, job, id).await?,
         Stage::Route => route_document(ws, job, id).await?,
+        Stage::Send => {
+            return Err(StageError::transient(
+                stage,
+                "sending is not a processing stage",
+            ))
+        }
     }
     Ok(())
 }

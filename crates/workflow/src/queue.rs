@@ -5,9 +5,13 @@
 //! Priority: in the filters where people work through documents (needs review, quarantined,
 //! failed, ready to send), a document with a `due_date` comes before one without, the soonest
 //! first; then the one waiting longest. Elsewhere, newest first.
+//!
+//! The reads are [`countersign_store::queue`]'s, built for 100,000 documents and more
+//! (`scripts/bench-queue.sh`; "Review queue" in docs/benchmarks.md).
 
 use crate::{Error, ErrorCode, Workspace};
 use countersign_core::{DocumentRecord, Status};
+use countersign_store::queue::Order;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -134,12 +138,25 @@ pub async fn queue(ws: &Workspace, q: &QueueQuery) -> Result<QueuePage, Error> {
         None => None,
     };
     let search = search.filter(|s| !s.is_empty());
-    let pool = ws.store().pool();
-    let by_status = countersign_store::queue::counts(pool, search.as_deref()).await?;
+    let page = countersign_store::queue::page(
+        ws.store().pool(),
+        &countersign_store::queue::Query {
+            statuses: (q.filter != QueueFilter::All).then(|| q.filter.statuses()),
+            search: search.as_deref(),
+            order: if q.filter.by_priority() {
+                Order::Priority
+            } else {
+                Order::Newest
+            },
+            offset: q.offset,
+            limit: q.limit,
+        },
+    )
+    .await?;
     let count = |f: QueueFilter| -> u32 {
         f.statuses()
             .iter()
-            .map(|s| by_status.get(s).copied().unwrap_or(0))
+            .map(|s| page.counts.get(s).copied().unwrap_or(0))
             .sum()
     };
     let counts = QueueCounts {
@@ -153,22 +170,11 @@ pub async fn queue(ws: &Workspace, q: &QueueQuery) -> Result<QueuePage, Error> {
         completed: count(QueueFilter::Completed),
         closed: count(QueueFilter::Closed),
     };
-    let records = countersign_store::queue::page(
-        pool,
-        &countersign_store::queue::PageQuery {
-            statuses: q.filter.statuses(),
-            all: q.filter == QueueFilter::All,
-            search: search.as_deref(),
-            by_priority: q.filter.by_priority(),
-            offset: q.offset,
-            limit: q.limit,
-        },
-    )
-    .await?;
     Ok(QueuePage {
         total: count(q.filter),
         counts,
-        items: records
+        items: page
+            .records
             .into_iter()
             .map(|record| QueueItem {
                 flags: crate::review::flags(&record),

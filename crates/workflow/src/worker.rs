@@ -3,6 +3,7 @@
 //! against one data dir at once; the lease decides who runs what.
 
 use crate::process::{self, fail_document, PROCESS_KIND};
+use crate::send::{self, SEND_KIND};
 use crate::{Error, Workspace};
 use countersign_core::DocumentId;
 use countersign_store::documents;
@@ -21,6 +22,9 @@ pub enum Until {
     Idle,
     /// Until these documents have settled (`ingest --wait`).
     Settled(Vec<DocumentId>),
+    /// Until each of these documents was sent, failed to send, or had one attempt that left it
+    /// waiting in the outbox (`countersign send`).
+    SendTried(Vec<DocumentId>),
 }
 
 #[derive(Clone, Debug)]
@@ -56,7 +60,14 @@ pub async fn run(
         if cancel.is_cancelled() {
             return Ok(ran);
         }
-        match jobs::claim(pool, &opts.worker_id, &[PROCESS_KIND], opts.lease).await {
+        match jobs::claim(
+            pool,
+            &opts.worker_id,
+            &[PROCESS_KIND, SEND_KIND],
+            opts.lease,
+        )
+        .await
+        {
             Ok(Some(job)) => {
                 run_one(ws, opts, &job).await;
                 ran += 1;
@@ -92,6 +103,24 @@ async fn finished(ws: &Workspace, until: &Until) -> Result<bool, Error> {
             }
             all
         }
+        Until::SendTried(ids) => {
+            let waiting = jobs::pending_of_kind(ws.store().pool(), SEND_KIND).await?;
+            let mut conn = ws
+                .store()
+                .pool()
+                .acquire()
+                .await
+                .map_err(countersign_store::StoreError::from)?;
+            let mut all = true;
+            for id in ids {
+                let status = documents::get(&mut conn, *id).await?.status;
+                let tried = waiting.iter().any(|j| {
+                    j.document_id == Some(*id) && j.attempts >= 1 && j.last_error.is_some()
+                });
+                all &= status != countersign_core::Status::QueuedForSignature || tried;
+            }
+            all
+        }
     })
 }
 
@@ -101,7 +130,7 @@ async fn run_one(ws: &Workspace, opts: &WorkerOptions, job: &Job) {
         document_id = job.document_id.map(|d| d.to_string()).unwrap_or_default());
     async {
         let Some(id) = job.document_id else {
-            error!("a process job without a document id; giving up on it");
+            error!("a job without a document id; giving up on it");
             if let Ok(mut tx) = ws.store().write().await {
                 let _ = jobs::fail(&mut tx, job, "no document id", false, opts.backoff).await;
                 let _ = tx.commit().await;
@@ -115,7 +144,10 @@ async fn run_one(ws: &Workspace, opts: &WorkerOptions, job: &Job) {
             opts.lease,
             renewing.clone(),
         ));
-        let outcome = process::run_process(ws, job, id).await;
+        let outcome = match job.kind.as_str() {
+            SEND_KIND => send::run_send(ws, job, id).await,
+            _ => process::run_process(ws, job, id).await,
+        };
         renewing.cancel();
         let _ = renewer.await;
         if let Err(e) = record_outcome(ws, opts, job, id, outcome).await {
@@ -183,7 +215,17 @@ async fn record_outcome(
                 "{}: {}",
                 stage_error.failure.stage, stage_error.failure.message
             );
-            match jobs::fail(&mut tx, job, &message, true, opts.backoff).await? {
+            // The outbox waits for the provider as long as it takes, retrying at least every
+            // minute, so it drains soon after the provider answers again.
+            let backoff = if job.kind == SEND_KIND {
+                Backoff {
+                    cap: opts.backoff.cap.min(send::RETRY_CAP),
+                    ..opts.backoff
+                }
+            } else {
+                opts.backoff
+            };
+            match jobs::fail(&mut tx, job, &message, true, backoff).await? {
                 AfterFailure::RetryAt { run_after_ms } => {
                     warn!(error = %message, run_after_ms, "stage failed; will retry");
                 }
