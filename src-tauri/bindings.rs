@@ -37,6 +37,9 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     countersign_workflow::review::EnvelopeRecipient::export_all_to(dir)?;
     countersign_workflow::queue::QueueQuery::export_all_to(dir)?;
     countersign_workflow::queue::QueuePage::export_all_to(dir)?;
+    countersign_workflow::send::Outbox::export_all_to(dir)?;
+    countersign_workflow::send::EnvelopeInfo::export_all_to(dir)?;
+    countersign_workflow::send::ProviderSettings::export_all_to(dir)?;
     AppInfo::export_all_to(dir)?;
     Ok(())
 }

@@ -72,6 +72,16 @@ pub fn run() {
             commands::folders::add_hot_folder,
             commands::folders::remove_hot_folder,
             commands::queue::queue_page,
+            commands::signature::send_document,
+            commands::signature::outbox_status,
+            commands::signature::envelope_info,
+            commands::signature::refresh_envelope,
+            commands::signature::void_envelope,
+            commands::signature::resend_document,
+            commands::signature::save_evidence,
+            commands::signature::provider_settings,
+            commands::signature::set_provider_token,
+            commands::signature::forget_provider_token,
             commands::review::review_document,
             commands::review::change_document,
             commands::review::decide_document,
@@ -91,6 +101,16 @@ pub fn run() {
             let cancel = cancel.clone();
             move |app| {
                 let ws = app.state::<AppState>().workspace.clone();
+                // The embedded default needs no account anywhere: the local sandbox provider
+                // runs inside the app (unless one is configured, or already listening).
+                if ws.config().provider_kind == countersign_workflow::config::ProviderKind::Sandbox
+                    && ws.config().provider_base_url.is_none()
+                {
+                    tauri::async_runtime::spawn(run_embedded_sandbox(
+                        ws.data_dir().join("sandbox"),
+                        cancel.clone(),
+                    ));
+                }
                 let worker_ws = ws.clone();
                 let worker_cancel = cancel.clone();
                 tauri::async_runtime::spawn(async move {
@@ -114,6 +134,26 @@ pub fn run() {
             cancel.cancel();
         }
     });
+}
+
+/// The local sandbox provider on its default address, its envelopes kept in the data dir.
+async fn run_embedded_sandbox(dir: PathBuf, cancel: Cancel) {
+    let addr = countersign_sandbox::DEFAULT_LISTEN;
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::info!(%addr, error = %e, "not starting the embedded sandbox provider (is one running already?)");
+            return;
+        }
+    };
+    let config = countersign_sandbox::Config {
+        data: countersign_sandbox::DataLocation::Dir(dir),
+        ..Default::default()
+    };
+    tracing::info!(%addr, "embedded sandbox provider listening");
+    if let Err(e) = countersign_sandbox::run(config, listener, cancel).await {
+        tracing::error!(error = %e, "the embedded sandbox provider stopped");
+    }
 }
 
 /// Who is acting, for the audit log.

@@ -9,3 +9,4 @@ pub mod pages;
 pub mod queue;
 pub mod rejected;
 pub mod review;
+pub mod signature;

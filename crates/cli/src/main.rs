@@ -125,6 +125,23 @@ enum Command {
         #[arg(required = true)]
         ids: Vec<String>,
     },
+    /// A sent document's envelope: ask the provider where it stands (`--refresh`, storing the
+    /// signed PDF and certificate once completed), void it, send it again after a decline, void
+    /// or expiry (a new version), or write its certificate.
+    #[command(group(clap::ArgGroup::new("action").required(true).args(["refresh", "void", "resend", "certificate"])))]
+    Envelope {
+        id: String,
+        #[arg(long)]
+        refresh: bool,
+        /// Void the envelope, with this reason.
+        #[arg(long, value_name = "REASON")]
+        void: Option<String>,
+        #[arg(long)]
+        resend: bool,
+        /// Write the provider's certificate of completion here.
+        #[arg(long, value_name = "OUT")]
+        certificate: Option<PathBuf>,
+    },
     /// Read a file's text (words, boxes, confidences) without storing anything.
     Ocr {
         file: PathBuf,
@@ -552,6 +569,35 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
                 out.record(&record);
             }
         }
+        Command::Envelope {
+            id,
+            refresh,
+            void,
+            resend,
+            certificate,
+        } => {
+            use countersign_workflow::send;
+            let id: DocumentId = id.parse().map_err(|e: countersign_core::ParseIdError| {
+                Error::new(ErrorCode::InvalidArgument, e.to_string())
+            })?;
+            let record = if refresh {
+                send::refresh_envelope(&ws, id, &actor()).await?
+            } else if let Some(reason) = void {
+                send::void_envelope(&ws, id, &reason, &actor()).await?
+            } else if resend {
+                let queued = send::resend(&ws, id, &actor()).await?;
+                let opts = WorkerOptions::new(Until::SendTried(vec![id]));
+                worker::run(&ws, &opts, &worker::Cancel::new()).await?;
+                let _ = queued;
+                countersign_workflow::show(&ws, id, ShowOptions::default()).await?
+            } else {
+                let out_path = certificate.expect("clap requires one action");
+                let bytes = send::evidence_bytes(&ws, id, "certificate").await?;
+                write_atomically(&out_path, &bytes)?;
+                countersign_workflow::show(&ws, id, ShowOptions::default()).await?
+            };
+            out.record(&record);
+        }
         Command::Export { id, pdf, hocr } => {
             let id: DocumentId = id.parse().map_err(|e: countersign_core::ParseIdError| {
                 Error::new(ErrorCode::InvalidArgument, e.to_string())
@@ -559,9 +605,10 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
             let mut written = serde_json::Map::new();
             written.insert("document_id".into(), serde_json::json!(id));
             if let Some(pdf) = pdf {
-                let bytes = countersign_workflow::export::export_pdf(&ws, id).await?;
+                let (bytes, signed) = countersign_workflow::export::document_pdf(&ws, id).await?;
                 write_atomically(&pdf, &bytes)?;
                 written.insert("pdf".into(), serde_json::json!(pdf));
+                written.insert("signed".into(), serde_json::json!(signed));
                 written.insert("bytes".into(), serde_json::json!(bytes.len()));
                 if !out.json {
                     eprintln!("wrote {} ({} bytes)", pdf.display(), bytes.len());

@@ -817,3 +817,59 @@ pub async fn set_envelope_id(
     .await?;
     Ok(())
 }
+
+/// One piece of a signed document's evidence (`signed_pdf` or `certificate`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvidenceRow {
+    pub version: u32,
+    pub kind: String,
+    /// sha256 of the bytes (their blob key).
+    pub blob: String,
+    pub bytes: u64,
+    pub stored_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Stores a piece of evidence once (a second store of the same kind for the version is a no-op).
+pub async fn put_evidence(
+    conn: &mut SqliteConnection,
+    id: DocumentId,
+    version: u32,
+    kind: &str,
+    blob: &str,
+    bytes: u64,
+) -> Result<bool> {
+    let res = sqlx::query(
+        "INSERT INTO evidence (document_id, version, kind, blob, bytes, stored_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(id.to_string())
+    .bind(version as i64)
+    .bind(kind)
+    .bind(blob)
+    .bind(bytes as i64)
+    .bind(time::fmt(&time::now()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// A document's evidence, every version, oldest first.
+pub async fn evidence(pool: &SqlitePool, id: DocumentId) -> Result<Vec<EvidenceRow>> {
+    let rows = sqlx::query(
+        "SELECT version, kind, blob, bytes, stored_at FROM evidence WHERE document_id = ? ORDER BY version, kind",
+    )
+    .bind(id.to_string())
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(EvidenceRow {
+                version: r.get::<i64, _>("version") as u32,
+                kind: r.get("kind"),
+                blob: r.get("blob"),
+                bytes: r.get::<i64, _>("bytes") as u64,
+                stored_at: time::parse(r.get("stored_at"))?,
+            })
+        })
+        .collect()
+}

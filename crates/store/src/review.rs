@@ -24,6 +24,9 @@ pub struct Derive<'a> {
     pub actor: &'a str,
     pub action: &'a str,
     pub detail: serde_json::Value,
+    /// The new version starts its lifecycle over at `status` (a resend after a decline, a void
+    /// or an expiry): no transition check, and no envelope carried over.
+    pub restart: bool,
 }
 
 /// Creates version `current + 1` from the current version and `change`, makes it current, and
@@ -43,7 +46,7 @@ pub async fn derive_version(
             current: current.version,
         });
     }
-    if change.status != current.status {
+    if change.status != current.status && !change.restart {
         current.status.transition(change.status)?;
     }
     let from = current.version as i64;
@@ -87,6 +90,13 @@ pub async fn derive_version(
     .bind(from)
     .execute(&mut *conn)
     .await?;
+    if change.restart {
+        sqlx::query("UPDATE versions SET envelope_id = NULL WHERE document_id = ? AND version = ?")
+            .bind(&doc)
+            .bind(version)
+            .execute(&mut *conn)
+            .await?;
+    }
     for page in change.replaced_pages {
         documents::put_ocr_page(conn, id, version as u32, page).await?;
     }

@@ -40,6 +40,10 @@ pub enum ErrorCode {
     KeychainUnavailable,
     /// No provider token is stored yet (set it in Settings).
     MissingCredentials,
+    /// The signature provider cannot be reached now (offline, down, rate limited); try later.
+    ProviderUnavailable,
+    /// The signature provider refused the request; the message says why.
+    ProviderRejected,
     /// The routing policy file is invalid; the message names the file and line.
     InvalidPolicy,
     DataDirUnusable,
@@ -83,6 +87,8 @@ impl ErrorCode {
             ErrorCode::InvalidConfig => "invalid_config",
             ErrorCode::KeychainUnavailable => "keychain_unavailable",
             ErrorCode::MissingCredentials => "missing_credentials",
+            ErrorCode::ProviderUnavailable => "provider_unavailable",
+            ErrorCode::ProviderRejected => "provider_rejected",
             ErrorCode::InvalidPolicy => "invalid_policy",
             ErrorCode::DataDirUnusable => "data_dir_unusable",
             ErrorCode::EngineUnavailable => "engine_unavailable",

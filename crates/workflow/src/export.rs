@@ -74,3 +74,13 @@ pub async fn export_hocr(ws: &Workspace, id: DocumentId) -> Result<String, Error
     };
     Ok(countersign_ocr::hocr::hocr(&ocr, &record.file_name))
 }
+
+/// The PDF a person exports: the provider's signed PDF once signing completed, otherwise the
+/// searchable PDF. `(bytes, signed)`.
+pub async fn document_pdf(ws: &Workspace, id: DocumentId) -> Result<(Vec<u8>, bool), Error> {
+    match crate::send::evidence_bytes(ws, id, "signed_pdf").await {
+        Ok(bytes) => Ok((bytes, true)),
+        Err(e) if e.code == ErrorCode::NotFound => Ok((export_pdf(ws, id).await?, false)),
+        Err(e) => Err(e),
+    }
+}

@@ -558,6 +558,7 @@ pub async fn change_document(
             actor: &reviewer,
             action,
             detail,
+            restart: false,
         },
     )
     .await?;
@@ -689,6 +690,7 @@ pub async fn decide_document(
             actor: &reviewer,
             action,
             detail,
+            restart: false,
         },
     )
     .await?;
@@ -870,6 +872,7 @@ pub async fn set_recipients(
                 retention_class: record.retention_class.as_deref(),
                 outcome: &outcome_json,
             }),
+            restart: false,
             actor: &reviewer,
             action: "edit_recipients",
             detail: serde_json::json!({

@@ -408,3 +408,510 @@ pub async fn outbox(ws: &Workspace) -> Result<Outbox, Error> {
         reasons,
     })
 }
+
+/// How far along the signing lifecycle a status is, to apply provider news only forwards (a
+/// late `sent` never overwrites `completed`).
+fn signing_rank(s: Status) -> u8 {
+    match s {
+        Status::QueuedForSignature => 0,
+        Status::EnvelopeCreated => 1,
+        Status::Sent => 2,
+        Status::Delivered => 3,
+        Status::Completed | Status::Declined | Status::Voided | Status::Expired => 4,
+        Status::Archived => 5,
+        _ => 0,
+    }
+}
+
+/// The lifecycle status a provider state stands for (`None`: nothing to record).
+pub fn status_for(state: countersign_sign::EnvelopeState) -> Option<Status> {
+    use countersign_sign::EnvelopeState as E;
+    match state {
+        E::Created => Some(Status::EnvelopeCreated),
+        E::Sent => Some(Status::Sent),
+        E::Delivered => Some(Status::Delivered),
+        // Every signer signed: the provider finishes the envelope; the documents are final.
+        E::Signed | E::Completed => Some(Status::Completed),
+        E::Declined => Some(Status::Declined),
+        E::Voided | E::Deleted => Some(Status::Voided),
+        E::Expired => Some(Status::Expired),
+        E::Other => None,
+    }
+}
+
+fn provider_failure(e: ProviderError) -> Error {
+    let code = if e.is_retryable() {
+        ErrorCode::ProviderUnavailable
+    } else {
+        ErrorCode::ProviderRejected
+    };
+    Error::new(code, e.to_string())
+}
+
+/// Moves the current version to `to` through the statuses between (`sent → completed` directly
+/// is allowed; `envelope_created → delivered` goes through `sent`), one audit entry each, and
+/// only forwards.
+pub(crate) async fn advance(
+    tx: &mut countersign_store::Tx,
+    id: DocumentId,
+    to: Status,
+    actor: &str,
+    detail: serde_json::Value,
+) -> Result<DocumentRecord, Error> {
+    let mut record = documents::get(tx, id).await?;
+    if signing_rank(to) <= signing_rank(record.status) {
+        return Ok(record);
+    }
+    for step in [Status::Sent, Status::Delivered, to] {
+        if record.status == to {
+            break;
+        }
+        if signing_rank(step) <= signing_rank(record.status)
+            || signing_rank(step) > signing_rank(to)
+        {
+            continue;
+        }
+        if record.status.transition(step).is_ok() {
+            record = documents::transition(tx, id, step, actor, None, detail.clone()).await?;
+        }
+    }
+    Ok(record)
+}
+
+/// Stores the signed PDF and the certificate of a completed envelope as the version's evidence
+/// (once; with an audit entry naming their checksums).
+pub(crate) async fn store_evidence(
+    ws: &Workspace,
+    record: &DocumentRecord,
+    provider: &dyn Provider,
+    envelope: &EnvelopeId,
+    actor: &str,
+) -> Result<(), Error> {
+    let have = documents::evidence(ws.store().pool(), record.document_id).await?;
+    if have.iter().filter(|e| e.version == record.version).count() >= 2 {
+        return Ok(());
+    }
+    let signed = provider
+        .combined_pdf(envelope)
+        .await
+        .map_err(provider_failure)?;
+    let certificate = provider
+        .certificate_pdf(envelope)
+        .await
+        .map_err(provider_failure)?;
+    for (what, bytes) in [("signed PDF", &signed), ("certificate", &certificate)] {
+        if !bytes.starts_with(b"%PDF-") {
+            return Err(Error::new(
+                ErrorCode::ProviderRejected,
+                format!("the provider's {what} is not a PDF"),
+            ));
+        }
+    }
+    let blobs = ws.store().blobs().clone();
+    let (s_len, c_len) = (signed.len() as u64, certificate.len() as u64);
+    let (s_key, c_key) = tokio::task::spawn_blocking(move || {
+        Ok::<_, std::io::Error>((blobs.put(&signed)?, blobs.put(&certificate)?))
+    })
+    .await
+    .map_err(|e| Error::internal("storing evidence", e))?
+    .map_err(|e| Error::internal("storing evidence", e))?;
+    let mut tx = ws.store().write().await?;
+    let id = record.document_id;
+    let a = documents::put_evidence(
+        &mut tx,
+        id,
+        record.version,
+        "signed_pdf",
+        s_key.as_str(),
+        s_len,
+    )
+    .await?;
+    let b = documents::put_evidence(
+        &mut tx,
+        id,
+        record.version,
+        "certificate",
+        c_key.as_str(),
+        c_len,
+    )
+    .await?;
+    if a || b {
+        countersign_store::audit::append(
+            &mut tx,
+            countersign_store::audit::NewEntry {
+                document_id: Some(id),
+                version: Some(record.version),
+                actor: actor.to_owned(),
+                action: "evidence_stored".into(),
+                from_status: None,
+                to_status: None,
+                detail: serde_json::json!({
+                    "envelope_id": envelope,
+                    "signed_pdf": { "sha256": s_key.as_str(), "bytes": s_len },
+                    "certificate": { "sha256": c_key.as_str(), "bytes": c_len },
+                }),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(())
+}
+
+/// Asks the provider where the document's envelope stands now and records it (forwards only);
+/// a completed envelope's signed PDF and certificate become the version's evidence.
+pub async fn refresh_envelope(
+    ws: &Workspace,
+    id: DocumentId,
+    actor: &str,
+) -> Result<DocumentRecord, Error> {
+    let mut conn = ws
+        .store()
+        .pool()
+        .acquire()
+        .await
+        .map_err(StoreError::from)?;
+    let record = documents::get(&mut conn, id).await?;
+    drop(conn);
+    let Some(envelope) = record.envelope_id.clone() else {
+        return Err(Error::new(
+            ErrorCode::InvalidState,
+            "the document has no envelope yet",
+        ));
+    };
+    let provider = provider(ws).await?;
+    let status = provider
+        .envelope_status(&envelope)
+        .await
+        .map_err(provider_failure)?;
+    if let Some(to) = status_for(status.state) {
+        let mut tx = ws.store().write().await?;
+        advance(
+            &mut tx,
+            id,
+            to,
+            actor,
+            serde_json::json!({
+                "envelope_id": envelope,
+                "provider_status": status.provider_status,
+                "status_changed_at": status.status_changed_at,
+                "source": "poll",
+            }),
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        if to == Status::Completed {
+            store_evidence(ws, &record, provider.as_ref(), &envelope, actor).await?;
+        }
+    }
+    let mut conn = ws
+        .store()
+        .pool()
+        .acquire()
+        .await
+        .map_err(StoreError::from)?;
+    Ok(documents::get(&mut conn, id).await?)
+}
+
+/// Voids the document's envelope at the provider (it can no longer be signed) and records it.
+pub async fn void_envelope(
+    ws: &Workspace,
+    id: DocumentId,
+    reason: &str,
+    actor: &str,
+) -> Result<DocumentRecord, Error> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            "voiding needs a reason (at most 200 characters)",
+        ));
+    }
+    let mut conn = ws
+        .store()
+        .pool()
+        .acquire()
+        .await
+        .map_err(StoreError::from)?;
+    let record = documents::get(&mut conn, id).await?;
+    drop(conn);
+    let envelope = match (&record.envelope_id, record.status) {
+        (Some(e), Status::Sent | Status::Delivered | Status::EnvelopeCreated) => e.clone(),
+        _ => {
+            return Err(Error::new(
+                ErrorCode::InvalidState,
+                format!(
+                    "only an envelope out for signature can be voided (the document is {})",
+                    record.status.as_str()
+                ),
+            ))
+        }
+    };
+    let provider = provider(ws).await?;
+    provider
+        .void(&envelope, reason)
+        .await
+        .map_err(provider_failure)?;
+    let mut tx = ws.store().write().await?;
+    let record = advance(
+        &mut tx,
+        id,
+        Status::Voided,
+        actor,
+        serde_json::json!({ "envelope_id": envelope, "reason": reason, "source": "void" }),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(record)
+}
+
+/// Sends a declined, voided or expired document again: a new version (same pages, words and
+/// route; approved) whose new envelope goes out through the outbox.
+pub async fn resend(ws: &Workspace, id: DocumentId, actor: &str) -> Result<DocumentRecord, Error> {
+    let mut conn = ws
+        .store()
+        .pool()
+        .acquire()
+        .await
+        .map_err(StoreError::from)?;
+    let record = documents::get(&mut conn, id).await?;
+    drop(conn);
+    if !matches!(
+        record.status,
+        Status::Declined | Status::Voided | Status::Expired
+    ) {
+        return Err(Error::new(
+            ErrorCode::InvalidState,
+            format!(
+                "only a declined, voided or expired document is sent again (this one is {})",
+                record.status.as_str()
+            ),
+        ));
+    }
+    let mut tx = ws.store().write().await?;
+    countersign_store::review::derive_version(
+        &mut tx,
+        id,
+        record.version,
+        countersign_store::review::Derive {
+            status: Status::Approved,
+            replaced_pages: &[],
+            routing: None,
+            actor,
+            action: "resend",
+            detail: serde_json::json!({
+                "from_version": record.version,
+                "previous_envelope_id": record.envelope_id,
+                "previous_status": record.status,
+            }),
+            restart: true,
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    queue_for_signature(ws, id, actor).await
+}
+
+/// A signed document's evidence as the app lists it.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct Evidence {
+    pub version: u32,
+    /// `signed_pdf` or `certificate`.
+    pub kind: String,
+    pub sha256: String,
+    #[ts(type = "number")]
+    pub bytes: u64,
+    pub stored_at: String,
+}
+
+pub async fn evidence(ws: &Workspace, id: DocumentId) -> Result<Vec<Evidence>, Error> {
+    Ok(documents::evidence(ws.store().pool(), id)
+        .await?
+        .into_iter()
+        .map(|e| Evidence {
+            version: e.version,
+            kind: e.kind,
+            sha256: e.blob,
+            bytes: e.bytes,
+            stored_at: e.stored_at.to_rfc3339(),
+        })
+        .collect())
+}
+
+/// The bytes of the newest evidence of `kind` (`signed_pdf` or `certificate`).
+pub async fn evidence_bytes(ws: &Workspace, id: DocumentId, kind: &str) -> Result<Vec<u8>, Error> {
+    let row = documents::evidence(ws.store().pool(), id)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|e| e.kind == kind)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::NotFound,
+                format!(
+                    "document {id} has no {} yet (it is stored when signing completes)",
+                    kind.replace('_', " ")
+                ),
+            )
+        })?;
+    let key = countersign_store::BlobKey::parse(&row.blob)
+        .ok_or_else(|| Error::internal("reading evidence", "a malformed blob key"))?;
+    let blobs = ws.store().blobs().clone();
+    tokio::task::spawn_blocking(move || blobs.get(&key))
+        .await
+        .map_err(|e| Error::internal("reading evidence", e))?
+        .map_err(|e| Error::internal("reading evidence", e))
+}
+
+/// Where each signer signs on the local sandbox provider (its signing page), in signing order;
+/// empty for a real provider (DocuSign emails the signers).
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct SigningLink {
+    pub role: String,
+    pub name: Option<String>,
+    pub url: String,
+}
+
+pub async fn signing_links(ws: &Workspace, id: DocumentId) -> Result<Vec<SigningLink>, Error> {
+    if ws.config().provider_kind != crate::config::ProviderKind::Sandbox {
+        return Ok(Vec::new());
+    }
+    let mut conn = ws
+        .store()
+        .pool()
+        .acquire()
+        .await
+        .map_err(StoreError::from)?;
+    let record = documents::get(&mut conn, id).await?;
+    drop(conn);
+    let Some(envelope) = record.envelope_id.clone() else {
+        return Ok(Vec::new());
+    };
+    let outcome = outcome(ws, &record).await?;
+    let base = ws
+        .config()
+        .provider_base_url
+        .clone()
+        .unwrap_or_else(|| SANDBOX_URL.to_owned());
+    Ok(outcome
+        .recipients
+        .iter()
+        .enumerate()
+        .map(|(i, r)| SigningLink {
+            role: r.role.clone(),
+            name: r.name.clone(),
+            url: format!(
+                "{}/sign/{}/{}",
+                base.trim_end_matches('/'),
+                envelope.as_str(),
+                i + 1
+            ),
+        })
+        .collect())
+}
+
+/// A sent document's envelope as the app shows it.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct EnvelopeInfo {
+    pub envelope_id: Option<EnvelopeId>,
+    pub evidence: Vec<Evidence>,
+    pub signing_links: Vec<SigningLink>,
+}
+
+pub async fn envelope_info(ws: &Workspace, id: DocumentId) -> Result<EnvelopeInfo, Error> {
+    let mut conn = ws
+        .store()
+        .pool()
+        .acquire()
+        .await
+        .map_err(StoreError::from)?;
+    let record = documents::get(&mut conn, id).await?;
+    drop(conn);
+    Ok(EnvelopeInfo {
+        envelope_id: record.envelope_id,
+        evidence: evidence(ws, id).await?,
+        signing_links: signing_links(ws, id).await?,
+    })
+}
+
+/// Writes the newest evidence of `kind` into `dir` (the user's downloads) under a name saying
+/// what it is; returns the path.
+pub async fn save_evidence(
+    ws: &Workspace,
+    id: DocumentId,
+    kind: &str,
+    dir: &std::path::Path,
+) -> Result<std::path::PathBuf, Error> {
+    if !matches!(kind, "signed_pdf" | "certificate") {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            "evidence is `signed_pdf` or `certificate`",
+        ));
+    }
+    let bytes = evidence_bytes(ws, id, kind).await?;
+    let mut conn = ws
+        .store()
+        .pool()
+        .acquire()
+        .await
+        .map_err(StoreError::from)?;
+    let record = documents::get(&mut conn, id).await?;
+    drop(conn);
+    let stem = std::path::Path::new(&record.file_name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "document".into());
+    let suffix = if kind == "signed_pdf" {
+        "signed"
+    } else {
+        "certificate"
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::internal("saving evidence", e))?;
+    let path = dir.join(format!("{stem} ({suffix}).pdf"));
+    let tmp = path.with_extension("pdf.part");
+    std::fs::write(&tmp, &bytes)
+        .and_then(|_| std::fs::rename(&tmp, &path))
+        .map_err(|e| {
+            Error::new(
+                ErrorCode::DataDirUnusable,
+                format!("cannot write {}: {e}", path.display()),
+            )
+        })?;
+    Ok(path)
+}
+
+/// The signature provider as the settings screen shows it (never the token itself).
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct ProviderSettings {
+    /// `sandbox` or `docusign`.
+    pub kind: String,
+    pub base_url: String,
+    pub account_id: String,
+    /// Where the token comes from: the OS keychain, the environment (headless), or nowhere.
+    pub token: secrets::SecretSource,
+}
+
+pub async fn provider_settings(ws: &Workspace) -> Result<ProviderSettings, Error> {
+    let c = ws.config();
+    let token = match secrets::source(SecretKind::ProviderToken, &c.tenant_id).await {
+        Ok(s) => s,
+        Err(e) if e.code == ErrorCode::KeychainUnavailable => secrets::SecretSource::Missing,
+        Err(e) => return Err(e),
+    };
+    Ok(ProviderSettings {
+        kind: match c.provider_kind {
+            crate::config::ProviderKind::Sandbox => "sandbox",
+            crate::config::ProviderKind::Docusign => "docusign",
+        }
+        .into(),
+        base_url: c
+            .provider_base_url
+            .clone()
+            .unwrap_or_else(|| SANDBOX_URL.to_owned()),
+        account_id: c
+            .provider_account_id
+            .clone()
+            .unwrap_or_else(|| countersign_sandbox::DEFAULT_ACCOUNT_ID.to_owned()),
+        token,
+    })
+}

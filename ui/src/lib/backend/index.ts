@@ -32,8 +32,20 @@ import type { AnchorPlacement } from "../generated/AnchorPlacement";
 import type { TimelineEntry } from "../generated/TimelineEntry";
 import type { CorrectionView } from "../generated/CorrectionView";
 import type { TypeChoice } from "../generated/TypeChoice";
+import type { Outbox } from "../generated/Outbox";
+import type { EnvelopeInfo } from "../generated/EnvelopeInfo";
+import type { Evidence } from "../generated/Evidence";
+import type { SigningLink } from "../generated/SigningLink";
+import type { ProviderSettings } from "../generated/ProviderSettings";
+import type { SecretSource } from "../generated/SecretSource";
 
 export type {
+  EnvelopeInfo,
+  Evidence,
+  Outbox,
+  ProviderSettings,
+  SecretSource,
+  SigningLink,
   AnchorPlacement,
   BulkOutcome,
   CorrectionView,
@@ -121,6 +133,23 @@ export interface Backend {
   /** The reviewer name recorded in the audit log (from settings). */
   getReviewerName(): Promise<string>;
   setReviewerName(name: string): Promise<string>;
+  /** Puts an approved (or auto-routed) document in the outbox: it is sent for signature. */
+  sendDocument(documentId: string): Promise<DocumentRecord>;
+  /** How many sends wait in the outbox, and why. */
+  outboxStatus(): Promise<Outbox>;
+  /** A sent document's envelope: evidence stored so far, sandbox signing links. */
+  envelopeInfo(documentId: string): Promise<EnvelopeInfo>;
+  /** Asks the provider where the envelope stands now (stores the signed PDF and certificate once completed). */
+  refreshEnvelope(documentId: string): Promise<DocumentRecord>;
+  voidEnvelope(documentId: string, reason: string): Promise<DocumentRecord>;
+  /** A declined, voided or expired document sent again as a new version. */
+  resendDocument(documentId: string): Promise<DocumentRecord>;
+  /** Saves the signed PDF (`signed_pdf`) or the certificate in the downloads folder; the path. */
+  saveEvidence(documentId: string, kind: "signed_pdf" | "certificate"): Promise<string>;
+  providerSettings(): Promise<ProviderSettings>;
+  /** Stores the provider token in the OS keychain. */
+  setProviderToken(token: string): Promise<ProviderSettings>;
+  forgetProviderToken(): Promise<ProviderSettings>;
   /** Calls `handler` whenever documents change (here, in the CLI, or in a background job). */
   onDocumentsChanged(handler: (batch: ChangeBatch) => void): Promise<() => void>;
   /** Calls `handler` with every document being processed and its pages done, whenever that changes. */

@@ -24,6 +24,9 @@ import type {
   ReviewDecision,
   BulkOutcome,
   EnvelopeRecipient,
+  Outbox,
+  EnvelopeInfo,
+  ProviderSettings,
 } from "./index";
 import { BackendError } from "./index";
 import { DOCUMENTS_CHANGED, DOCUMENTS_PROGRESS, SCAN_PROGRESS } from "./events";
@@ -102,6 +105,17 @@ export const tauriBackend: Backend = {
     call<DocumentRecord>("set_recipients", { documentId, version, recipients }),
   getReviewerName: () => call<string>("get_reviewer_name"),
   setReviewerName: (name: string) => call<string>("set_reviewer_name", { name }),
+  sendDocument: (documentId: string) => call<DocumentRecord>("send_document", { documentId }),
+  outboxStatus: () => call<Outbox>("outbox_status"),
+  envelopeInfo: (documentId: string) => call<EnvelopeInfo>("envelope_info", { documentId }),
+  refreshEnvelope: (documentId: string) => call<DocumentRecord>("refresh_envelope", { documentId }),
+  voidEnvelope: (documentId: string, reason: string) => call<DocumentRecord>("void_envelope", { documentId, reason }),
+  resendDocument: (documentId: string) => call<DocumentRecord>("resend_document", { documentId }),
+  saveEvidence: (documentId: string, kind: "signed_pdf" | "certificate") =>
+    call<string>("save_evidence", { documentId, kind }),
+  providerSettings: () => call<ProviderSettings>("provider_settings"),
+  setProviderToken: (token: string) => call<ProviderSettings>("set_provider_token", { token }),
+  forgetProviderToken: () => call<ProviderSettings>("forget_provider_token"),
   async onDocumentsChanged(handler: (batch: ChangeBatch) => void) {
     return listen<ChangeBatch>(DOCUMENTS_CHANGED, (event) => handler(event.payload));
   },

@@ -1,0 +1,96 @@
+use crate::AppState;
+use countersign_core::{DocumentId, DocumentRecord};
+use countersign_workflow::secrets::{self, SecretKind};
+use countersign_workflow::send::{self, EnvelopeInfo, Outbox, ProviderSettings};
+use countersign_workflow::{ApiError, Error, ErrorCode};
+use tauri::State;
+
+#[tauri::command]
+pub async fn send_document(
+    state: State<'_, AppState>,
+    document_id: DocumentId,
+) -> Result<DocumentRecord, ApiError> {
+    Ok(send::queue_for_signature(&state.workspace, document_id, &crate::actor()).await?)
+}
+
+#[tauri::command]
+pub async fn outbox_status(state: State<'_, AppState>) -> Result<Outbox, ApiError> {
+    Ok(send::outbox(&state.workspace).await?)
+}
+
+#[tauri::command]
+pub async fn envelope_info(
+    state: State<'_, AppState>,
+    document_id: DocumentId,
+) -> Result<EnvelopeInfo, ApiError> {
+    Ok(send::envelope_info(&state.workspace, document_id).await?)
+}
+
+#[tauri::command]
+pub async fn refresh_envelope(
+    state: State<'_, AppState>,
+    document_id: DocumentId,
+) -> Result<DocumentRecord, ApiError> {
+    Ok(send::refresh_envelope(&state.workspace, document_id, &crate::actor()).await?)
+}
+
+#[tauri::command]
+pub async fn void_envelope(
+    state: State<'_, AppState>,
+    document_id: DocumentId,
+    reason: String,
+) -> Result<DocumentRecord, ApiError> {
+    Ok(send::void_envelope(&state.workspace, document_id, &reason, &crate::actor()).await?)
+}
+
+#[tauri::command]
+pub async fn resend_document(
+    state: State<'_, AppState>,
+    document_id: DocumentId,
+) -> Result<DocumentRecord, ApiError> {
+    Ok(send::resend(&state.workspace, document_id, &crate::actor()).await?)
+}
+
+/// Saves the signed PDF or the certificate in the user's downloads folder; returns the path.
+#[tauri::command]
+pub async fn save_evidence(
+    state: State<'_, AppState>,
+    document_id: DocumentId,
+    kind: String,
+) -> Result<String, ApiError> {
+    let dir = dirs::download_dir().unwrap_or_else(|| state.workspace.data_dir().join("exports"));
+    let path = send::save_evidence(&state.workspace, document_id, &kind, &dir).await?;
+    Ok(path.display().to_string())
+}
+
+#[tauri::command]
+pub async fn provider_settings(state: State<'_, AppState>) -> Result<ProviderSettings, ApiError> {
+    Ok(send::provider_settings(&state.workspace).await?)
+}
+
+/// Stores the provider token in the OS keychain (never in the database, config or logs).
+#[tauri::command]
+pub async fn set_provider_token(
+    state: State<'_, AppState>,
+    token: String,
+) -> Result<ProviderSettings, ApiError> {
+    let tenant = &state.workspace.config().tenant_id;
+    secrets::store(SecretKind::ProviderToken, tenant, &token).await?;
+    Ok(send::provider_settings(&state.workspace).await?)
+}
+
+#[tauri::command]
+pub async fn forget_provider_token(
+    state: State<'_, AppState>,
+) -> Result<ProviderSettings, ApiError> {
+    let tenant = &state.workspace.config().tenant_id;
+    secrets::forget(SecretKind::ProviderToken, tenant).await?;
+    if std::env::var_os(SecretKind::ProviderToken.env_var()).is_some() {
+        return Err(Error::new(
+            ErrorCode::InvalidState,
+            "the token comes from COUNTERSIGN_PROVIDER_TOKEN in the environment; unset it there",
+        )
+        .into());
+    }
+    Ok(send::provider_settings(&state.workspace).await?)
+}
