@@ -1,0 +1,197 @@
+//! After sending: the envelope's status comes back from the provider (forwards only), a
+//! completed envelope's signed PDF and certificate become evidence with their checksums, an
+//! envelope out for signature can be voided, and a voided one is sent again as a new version.
+
+use countersign_core::{DocumentId, Source, Status};
+use countersign_workflow::review::{self, ReviewChange, ReviewDecision};
+use countersign_workflow::send;
+use countersign_workflow::worker::{self, Until, WorkerOptions};
+use countersign_workflow::{ErrorCode, Workspace};
+use std::path::{Path, PathBuf};
+
+fn corpus() -> PathBuf {
+    [
+        std::env::var_os("COUNTERSIGN_CORPUS").map(PathBuf::from),
+        Some(PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/corpus"
+        ))),
+        Some(PathBuf::from("/work/shared/corpus")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.join("MANIFEST.tsv").is_file())
+    .expect("the shared test corpus (set COUNTERSIGN_CORPUS)")
+}
+
+async fn idle(ws: &Workspace) {
+    worker::run(ws, &WorkerOptions::new(Until::Idle), &worker::Cancel::new())
+        .await
+        .unwrap();
+}
+
+/// A page read, typed as an invoice (fixed signers in the default policy), approved and sent.
+async fn sent_document(ws: &Workspace, page: &Path) -> DocumentId {
+    let id = countersign_workflow::ingest_path(ws, page, Source::Upload, "test")
+        .await
+        .unwrap()
+        .record
+        .document_id;
+    idle(ws).await;
+    let invoice = ReviewChange::SetType {
+        document_type: "invoice".into(),
+    };
+    review::change_document(ws, id, None, invoice, "Dana")
+        .await
+        .unwrap();
+    review::decide_document(ws, id, None, ReviewDecision::Approve, "Dana")
+        .await
+        .unwrap();
+    send::queue_for_signature(ws, id, "Dana").await.unwrap();
+    idle(ws).await;
+    id
+}
+
+/// The sandbox's signing page: what a recipient's "Sign" button posts.
+async fn sign_as(base_url: &str, envelope: &str, recipient: u32) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = base_url.strip_prefix("http://").unwrap();
+    let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
+    s.write_all(
+        format!(
+            "POST /sign/{envelope}/{recipient}/sign HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.0 303") || answer.starts_with("HTTP/1.1 303"),
+        "{answer}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_envelope_brings_back_its_evidence_and_a_voided_one_is_sent_again() {
+    let sandbox = countersign_sandbox::start(Default::default(), "127.0.0.1:0")
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("countersign.toml"),
+        format!("[provider]\nbase_url = \"{}\"\n", sandbox.base_url),
+    )
+    .unwrap();
+    let ws = Workspace::open(&data).await.unwrap();
+
+    // Signed by both signers on the provider's page; the status and the evidence come back.
+    let a = sent_document(&ws, &corpus().join("ocr/tesseract-test/phototest.tif")).await;
+    let record = countersign_workflow::show(&ws, a, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(record.status, Status::Sent);
+    let envelope = record.envelope_id.clone().unwrap();
+    let links = send::signing_links(&ws, a).await.unwrap();
+    assert_eq!(links.len(), 2, "{links:?}");
+    assert!(links[0]
+        .url
+        .ends_with(&format!("/sign/{}/1", envelope.as_str())));
+    // Nothing signed yet: a refresh changes nothing.
+    let same = send::refresh_envelope(&ws, a, "test").await.unwrap();
+    assert_eq!(same.status, Status::Sent);
+    sign_as(&sandbox.base_url, envelope.as_str(), 1).await;
+    sign_as(&sandbox.base_url, envelope.as_str(), 2).await;
+    let done = send::refresh_envelope(&ws, a, "test").await.unwrap();
+    assert_eq!(done.status, Status::Completed);
+    let evidence = send::evidence(&ws, a).await.unwrap();
+    let kinds: Vec<&str> = evidence.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["certificate", "signed_pdf"]);
+    let signed = send::evidence_bytes(&ws, a, "signed_pdf").await.unwrap();
+    assert!(signed.starts_with(b"%PDF-"));
+    use sha2::Digest;
+    let sha = hex::encode(sha2::Sha256::digest(&signed));
+    assert_eq!(
+        evidence
+            .iter()
+            .find(|e| e.kind == "signed_pdf")
+            .unwrap()
+            .sha256,
+        sha,
+        "the evidence names its checksum"
+    );
+    let (exported, is_signed) = countersign_workflow::export::document_pdf(&ws, a)
+        .await
+        .unwrap();
+    assert!(is_signed);
+    assert_eq!(
+        exported, signed,
+        "export gives the signed PDF once completed"
+    );
+    // A second refresh neither moves back nor stores the evidence twice.
+    let again = send::refresh_envelope(&ws, a, "test").await.unwrap();
+    assert_eq!(again.status, Status::Completed);
+    assert_eq!(send::evidence(&ws, a).await.unwrap().len(), 2);
+    let saved = send::save_evidence(&ws, a, "certificate", &tmp.path().join("downloads"))
+        .await
+        .unwrap();
+    assert!(std::fs::read(&saved).unwrap().starts_with(b"%PDF-"));
+
+    // Voided while out for signature, then sent again: a new version and a new envelope.
+    let b = sent_document(&ws, &corpus().join("ocr/tesseract-test/eurotext.tif")).await;
+    let err = send::void_envelope(&ws, b, " ", "test").await.unwrap_err();
+    assert_eq!(
+        err.code,
+        ErrorCode::InvalidArgument,
+        "voiding needs a reason"
+    );
+    let voided = send::void_envelope(&ws, b, "wrong counterparty", "test")
+        .await
+        .unwrap();
+    assert_eq!(voided.status, Status::Voided);
+    let first_envelope = voided.envelope_id.clone().unwrap();
+    let err = send::void_envelope(&ws, b, "again", "test")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidState);
+    let requeued = send::resend(&ws, b, "test").await.unwrap();
+    assert_eq!(requeued.status, Status::QueuedForSignature);
+    assert_eq!(requeued.version, voided.version + 1);
+    assert!(requeued.envelope_id.is_none());
+    idle(&ws).await;
+    let resent = countersign_workflow::show(&ws, b, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(resent.status, Status::Sent);
+    let second_envelope = resent.envelope_id.clone().unwrap();
+    assert_ne!(
+        second_envelope, first_envelope,
+        "a new envelope for the new version"
+    );
+    // The sandbox holds both, under different idempotency keys.
+    assert_ne!(
+        send::key_for(&voided, &dummy_outcome(&ws, b, voided.version).await),
+        send::key_for(&resent, &dummy_outcome(&ws, b, resent.version).await)
+    );
+
+    let audit = countersign_workflow::verify_audit(&ws).await.unwrap();
+    assert!(audit.ok, "{:?}", audit.first_break);
+    ws.close().await;
+    sandbox.stop().await.unwrap();
+}
+
+async fn dummy_outcome(
+    ws: &Workspace,
+    id: DocumentId,
+    version: u32,
+) -> countersign_route::RouteOutcome {
+    let json = countersign_store::documents::routing(ws.store().pool(), id, version)
+        .await
+        .unwrap()
+        .unwrap();
+    serde_json::from_value(json).unwrap()
+}
