@@ -789,7 +789,10 @@ pub async fn set_recipients(
     let reviewer = check_text("the reviewer's name", reviewer)?;
     let record = current(ws, id).await?;
     check_version(&record, at)?;
-    if !matches!(record.status, Status::Approved | Status::NeedsReview) {
+    if !matches!(
+        record.status,
+        Status::Approved | Status::NeedsReview | Status::Routed
+    ) {
         return Err(Error::new(
             ErrorCode::InvalidState,
             format!(
@@ -1055,9 +1058,10 @@ fn anchor_placement(a: &countersign_route::SignatureAnchor, pages: &[PageInfo]) 
             .unwrap_or(300) as f64
     };
     let (page, x, y, found) = match &a.found {
+        // As DocuSign anchors a tab: the offsets count from the top-left of the anchor text.
         Some(pos) => (
             pos.page,
-            pos.bbox[2] as f64 + a.x_offset as f64,
+            pos.bbox[0] as f64 + a.x_offset as f64,
             pos.bbox[1] as f64 + a.y_offset as f64,
             true,
         ),

@@ -195,3 +195,156 @@ async fn dummy_outcome(
         .unwrap();
     serde_json::from_value(json).unwrap()
 }
+
+/// Words of a PDF page as poppler reads them: `(page, text, xMin, yMin, xMax, yMax)` in points.
+fn pdf_words(pdf: &[u8]) -> Vec<(u32, String, f64, f64, f64, f64)> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("signed.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg("-bbox")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed");
+    assert!(out.status.success());
+    let html = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut words = Vec::new();
+    let mut page = 0;
+    for line in html.lines() {
+        let line = line.trim();
+        if line.starts_with("<page ") {
+            page += 1;
+        }
+        let Some(rest) = line.strip_prefix("<word ") else {
+            continue;
+        };
+        let attr = |name: &str| -> f64 {
+            let start = rest.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+            rest[start..].split('"').next().unwrap().parse().unwrap()
+        };
+        let text = rest
+            .split('>')
+            .nth(1)
+            .unwrap_or("")
+            .split('<')
+            .next()
+            .unwrap_or("");
+        words.push((
+            page,
+            text.to_owned(),
+            attr("xMin"),
+            attr("yMin"),
+            attr("xMax"),
+            attr("yMax"),
+        ));
+    }
+    words
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_signature_lands_at_the_anchor_text_of_a_scanned_page() {
+    let sandbox = countersign_sandbox::start(Default::default(), "127.0.0.1:0")
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("countersign.toml"),
+        format!("[provider]\nbase_url = \"{}\"\n", sandbox.base_url),
+    )
+    .unwrap();
+    let ws = Workspace::open(&data).await.unwrap();
+
+    // A scanned NDA: a page image (no text of its own) with a "Signature: ____" line.
+    let nda = countersign_ocr::synth::TEXTS
+        .iter()
+        .find(|t| t.name == "nda")
+        .unwrap();
+    let (image, _) =
+        countersign_ocr::synth::render_page(nda, countersign_ocr::synth::Font::Times).unwrap();
+    let scan = tmp.path().join("nda-scan.png");
+    std::fs::write(
+        &scan,
+        countersign_ocr::synth::encode_png(&image, countersign_ocr::synth::DPI).unwrap(),
+    )
+    .unwrap();
+    let id = countersign_workflow::ingest_path(&ws, &scan, Source::Scanner, "test")
+        .await
+        .unwrap()
+        .record
+        .document_id;
+    idle(&ws).await;
+    let read = countersign_workflow::show(&ws, id, Default::default())
+        .await
+        .unwrap();
+    if read.status == Status::NeedsReview {
+        if read.document_type.as_deref() != Some("nda") {
+            let nda = ReviewChange::SetType {
+                document_type: "nda".into(),
+            };
+            review::change_document(&ws, id, None, nda, "Dana")
+                .await
+                .unwrap();
+        }
+        review::decide_document(&ws, id, None, ReviewDecision::Approve, "Dana")
+            .await
+            .unwrap();
+    }
+    // The counterparty signs first: give them an address.
+    let view = review::review_view(&ws, id).await.unwrap();
+    let mut recipients = view.envelope.recipients.clone();
+    recipients[0]
+        .name
+        .get_or_insert_with(|| "Quillon Analytics".into());
+    recipients[0].email = Some("counterparty@example.com".into());
+    review::set_recipients(&ws, id, None, recipients, "Dana")
+        .await
+        .unwrap();
+    let anchor = review::review_view(&ws, id).await.unwrap().envelope.anchors[0].clone();
+    assert!(
+        anchor.found,
+        "the OCR text layer has the anchor text: {anchor:?}"
+    );
+    send::queue_for_signature(&ws, id, "Dana").await.unwrap();
+    idle(&ws).await;
+    let envelope = countersign_workflow::show(&ws, id, Default::default())
+        .await
+        .unwrap()
+        .envelope_id
+        .expect("sent");
+    sign_as(&sandbox.base_url, envelope.as_str(), 1).await;
+    sign_as(&sandbox.base_url, envelope.as_str(), 2).await;
+    assert_eq!(
+        send::refresh_envelope(&ws, id, "test")
+            .await
+            .unwrap()
+            .status,
+        Status::Completed
+    );
+
+    // In the signed PDF the counterparty's signature sits on the "Signature:" line, right of
+    // the label (the policy's 300 px = 72 pt from the label's left edge).
+    let signed = send::evidence_bytes(&ws, id, "signed_pdf").await.unwrap();
+    let words = pdf_words(&signed);
+    let label = words
+        .iter()
+        .find(|w| w.1.starts_with("Signature"))
+        .unwrap_or_else(|| panic!("the OCR layer's anchor is in the signed PDF: {words:?}"));
+    let stamp = words
+        .iter()
+        .filter(|w| w.0 == label.0 && w.1.starts_with("Signed"))
+        .min_by(|a, b| (a.3 - label.3).abs().total_cmp(&(b.3 - label.3).abs()))
+        .unwrap_or_else(|| panic!("a signature stamp on the anchor's page: {words:?}"));
+    assert!(
+        stamp.2 > label.2 + 50.0 && stamp.2 < label.2 + 120.0,
+        "the stamp starts right of the label: label {label:?}, stamp {stamp:?}"
+    );
+    assert!(
+        (stamp.3 - label.3).abs() < 30.0,
+        "the stamp is on the label's line: label {label:?}, stamp {stamp:?}"
+    );
+    ws.close().await;
+    sandbox.stop().await.unwrap();
+}
