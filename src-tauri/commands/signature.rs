@@ -5,12 +5,19 @@ use countersign_workflow::send::{self, EnvelopeInfo, Outbox, ProviderSettings};
 use countersign_workflow::{ApiError, Error, ErrorCode};
 use tauri::State;
 
+/// The person acting (the reviewer name from settings), for the audit log.
+fn reviewer(state: &AppState) -> Result<String, ApiError> {
+    Ok(countersign_workflow::config::reviewer_name(
+        state.workspace.data_dir(),
+    )?)
+}
+
 #[tauri::command]
 pub async fn send_document(
     state: State<'_, AppState>,
     document_id: DocumentId,
 ) -> Result<DocumentRecord, ApiError> {
-    Ok(send::queue_for_signature(&state.workspace, document_id, &crate::actor()).await?)
+    Ok(send::queue_for_signature(&state.workspace, document_id, &reviewer(&state)?).await?)
 }
 
 #[tauri::command]
@@ -31,7 +38,7 @@ pub async fn refresh_envelope(
     state: State<'_, AppState>,
     document_id: DocumentId,
 ) -> Result<DocumentRecord, ApiError> {
-    Ok(send::refresh_envelope(&state.workspace, document_id, &crate::actor()).await?)
+    Ok(send::refresh_envelope(&state.workspace, document_id, &reviewer(&state)?).await?)
 }
 
 #[tauri::command]
@@ -40,7 +47,7 @@ pub async fn void_envelope(
     document_id: DocumentId,
     reason: String,
 ) -> Result<DocumentRecord, ApiError> {
-    Ok(send::void_envelope(&state.workspace, document_id, &reason, &crate::actor()).await?)
+    Ok(send::void_envelope(&state.workspace, document_id, &reason, &reviewer(&state)?).await?)
 }
 
 #[tauri::command]
@@ -48,7 +55,7 @@ pub async fn resend_document(
     state: State<'_, AppState>,
     document_id: DocumentId,
 ) -> Result<DocumentRecord, ApiError> {
-    Ok(send::resend(&state.workspace, document_id, &crate::actor()).await?)
+    Ok(send::resend(&state.workspace, document_id, &reviewer(&state)?).await?)
 }
 
 /// Saves the signed PDF or the certificate in the user's downloads folder; returns the path.

@@ -462,18 +462,13 @@ pub(crate) async fn advance(
     if signing_rank(to) <= signing_rank(record.status) {
         return Ok(record);
     }
-    for step in [Status::Sent, Status::Delivered, to] {
-        if record.status == to {
-            break;
-        }
-        if signing_rank(step) <= signing_rank(record.status)
-            || signing_rank(step) > signing_rank(to)
-        {
-            continue;
-        }
-        if record.status.transition(step).is_ok() {
-            record = documents::transition(tx, id, step, actor, None, detail.clone()).await?;
-        }
+    // Directly where the lifecycle allows it (`sent → completed`: providers do not always
+    // report `delivered`); else through `sent` (an envelope that was only created).
+    if record.status.transition(to).is_err() && record.status.transition(Status::Sent).is_ok() {
+        record = documents::transition(tx, id, Status::Sent, actor, None, detail.clone()).await?;
+    }
+    if record.status.transition(to).is_ok() {
+        record = documents::transition(tx, id, to, actor, None, detail).await?;
     }
     Ok(record)
 }

@@ -108,6 +108,19 @@ async fn a_signed_envelope_brings_back_its_evidence_and_a_voided_one_is_sent_aga
     sign_as(&sandbox.base_url, envelope.as_str(), 2).await;
     let done = send::refresh_envelope(&ws, a, "test").await.unwrap();
     assert_eq!(done.status, Status::Completed);
+    // Only the steps the provider reported: `sent → completed`, no `delivered` nobody saw.
+    let moves: Vec<(String, String)> = countersign_store::audit::entries_for(ws.store().pool(), a)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "transition")
+        .filter_map(|e| Some((e.from_status?, e.to_status?)))
+        .collect();
+    assert!(
+        moves.contains(&("sent".into(), "completed".into())),
+        "{moves:?}"
+    );
+    assert!(!moves.iter().any(|m| m.1 == "delivered"), "{moves:?}");
     let evidence = send::evidence(&ws, a).await.unwrap();
     let kinds: Vec<&str> = evidence.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["certificate", "signed_pdf"]);
