@@ -988,6 +988,213 @@ async fn review_a_flagged_document_from_the_keyboard_correct_a_word_and_approve(
     ws.close().await;
 }
 
+/// POSTs the sandbox signing page's "Sign" form for one recipient.
+async fn sign_on_sandbox(base_url: &str, envelope: &str, recipient: u32) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = base_url.strip_prefix("http://").unwrap();
+    let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!(
+        "POST /sign/{envelope}/{recipient}/sign HTTP/1.0\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n"
+    );
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.contains(" 303 "), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_an_approved_document_for_signature_and_see_it_completed_with_its_evidence() {
+    let _window = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
+    let shots = shots_dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let sandbox = countersign_sandbox::start(Default::default(), "127.0.0.1:0")
+        .await
+        .unwrap();
+    let base_url = PathBuf::from(&sandbox.base_url);
+
+    // An approved invoice (the route's signers are fixed in the default policy).
+    let ws = countersign_workflow::Workspace::open(&data_dir)
+        .await
+        .unwrap();
+    let corpus = [
+        std::env::var_os("COUNTERSIGN_CORPUS").map(PathBuf::from),
+        Some(PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/corpus"
+        ))),
+        Some(PathBuf::from("/work/shared/corpus")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.join("MANIFEST.tsv").is_file())
+    .expect("the shared test corpus");
+    let id = countersign_workflow::ingest_path(
+        &ws,
+        &corpus.join("ocr/tesseract-test/phototest.tif"),
+        Source::Upload,
+        "e2e-test",
+    )
+    .await
+    .unwrap()
+    .record
+    .document_id;
+    countersign_workflow::worker::run(
+        &ws,
+        &countersign_workflow::worker::WorkerOptions::new(
+            countersign_workflow::worker::Until::Idle,
+        ),
+        &countersign_workflow::worker::Cancel::new(),
+    )
+    .await
+    .unwrap();
+    use countersign_workflow::review::{self, ReviewChange, ReviewDecision};
+    let invoice = ReviewChange::SetType {
+        document_type: "invoice".into(),
+    };
+    review::change_document(&ws, id, None, invoice, "e2e")
+        .await
+        .unwrap();
+    review::decide_document(&ws, id, None, ReviewDecision::Approve, "e2e")
+        .await
+        .unwrap();
+
+    let driver = start_driver_with(
+        &data_dir,
+        &shots.join("tauri-driver-sign.log"),
+        &[("COUNTERSIGN_PROVIDER_BASE_URL", &base_url)],
+    );
+    let client = connect(&driver, &data_dir).await;
+    let row = format!("[data-document-id='{id}']");
+    let open = eventually(
+        &client,
+        "the approved document",
+        Duration::from_secs(30),
+        || async { client.find(Locator::Css(&row)).await.ok() },
+    )
+    .await;
+    open.click().await.unwrap();
+
+    // The send step: Send for signature; the outbox sends it in the background.
+    let send = eventually(
+        &client,
+        "the send button",
+        Duration::from_secs(20),
+        || async {
+            let b = client
+                .find(Locator::Css("[data-testid=send-button]"))
+                .await
+                .ok()?;
+            b.is_enabled().await.ok()?.then_some(b)
+        },
+    )
+    .await;
+    // The button sits low in the side panel: scroll it into view, then press it as a person would.
+    client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center'})",
+            vec![serde_json::to_value(&send).unwrap()],
+        )
+        .await
+        .unwrap();
+    if send.click().await.is_err() {
+        client
+            .execute(
+                "document.querySelector('[data-testid=send-button]').click()",
+                vec![],
+            )
+            .await
+            .unwrap();
+    }
+    eventually(
+        &client,
+        "the envelope out for signature",
+        Duration::from_secs(60),
+        || async {
+            let panel = client
+                .find(Locator::Css("[data-testid=envelope-panel]"))
+                .await
+                .ok()?;
+            (panel.attr("data-status").await.ok()?? == "sent").then_some(())
+        },
+    )
+    .await;
+    let envelope = countersign_workflow::show(&ws, id, Default::default())
+        .await
+        .unwrap()
+        .envelope_id
+        .expect("the envelope id is stored");
+    std::fs::write(
+        shots.join("sign-sent.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // Both signers sign on the provider's page; Refresh status brings back completion and the
+    // evidence.
+    sign_on_sandbox(&sandbox.base_url, envelope.as_str(), 1).await;
+    sign_on_sandbox(&sandbox.base_url, envelope.as_str(), 2).await;
+    let refresh = client
+        .find(Locator::Css("[data-testid=refresh-envelope]"))
+        .await
+        .unwrap();
+    client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center'})",
+            vec![serde_json::to_value(&refresh).unwrap()],
+        )
+        .await
+        .unwrap();
+    if refresh.click().await.is_err() {
+        client
+            .execute(
+                "document.querySelector('[data-testid=refresh-envelope]').click()",
+                vec![],
+            )
+            .await
+            .unwrap();
+    }
+    eventually(
+        &client,
+        "completion with its evidence",
+        Duration::from_secs(30),
+        || async {
+            let panel = client
+                .find(Locator::Css("[data-testid=envelope-panel]"))
+                .await
+                .ok()?;
+            let done = panel.attr("data-status").await.ok()?? == "completed";
+            let saved = client
+                .find(Locator::Css("[data-testid=save-signed-pdf]"))
+                .await
+                .is_ok();
+            (done && saved).then_some(())
+        },
+    )
+    .await;
+    std::fs::write(
+        shots.join("sign-completed.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    client.close().await.unwrap();
+    drop(driver);
+
+    let evidence = countersign_workflow::send::evidence(&ws, id).await.unwrap();
+    assert_eq!(evidence.len(), 2, "{evidence:?}");
+    let (pdf, signed) = countersign_workflow::export::document_pdf(&ws, id)
+        .await
+        .unwrap();
+    assert!(signed && pdf.starts_with(b"%PDF-"));
+    assert!(
+        pdf_text(&pdf).contains("Signed"),
+        "the signed PDF carries the stamps"
+    );
+    ws.close().await;
+    sandbox.stop().await.unwrap();
+}
+
 /// A US Letter page at 300 dpi set in 5.8 pt Times: about 1,500 words, the dense page of the
 /// review benchmark (real text, read by the real OCR).
 fn write_dense_page(path: &Path) {
