@@ -1341,39 +1341,71 @@ async fn bench_review_screen() {
 
     // Next document, round and round the filter: time to first page.
     let switches = 20;
+    let measured = || async {
+        client
+            .execute(
+                "return (window.__countersignMetrics?.switches ?? []).length",
+                vec![],
+            )
+            .await
+            .ok()
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0) as usize
+    };
+    // Where the open document is in the filter ("3 of 7"), to turn round at the ends.
+    let position = || async {
+        let text = text_of(&client, "[data-testid=review]")
+            .await
+            .unwrap_or_default();
+        let words: Vec<&str> = text.split_whitespace().collect();
+        words
+            .windows(3)
+            .find(|w| w[1] == "of" && w[0].parse::<u32>().is_ok() && w[2].parse::<u32>().is_ok())
+            .map(|w| (w[0].parse::<u32>().unwrap(), w[2].parse::<u32>().unwrap()))
+            .unwrap_or((1, 1))
+    };
+    let mut forward = true;
     for i in 0..switches {
-        client
-            .execute("document.activeElement?.blur?.()", vec![])
-            .await
-            .unwrap();
-        client
-            .find(Locator::Css("[data-testid=review]"))
-            .await
-            .unwrap()
-            .send_keys(if (i / (reviewable.max(2) - 1)) % 2 == 0 {
-                "j"
-            } else {
-                "k"
-            })
-            .await
-            .unwrap();
-        eventually(
-            &client,
-            "the switch to be measured",
-            Duration::from_secs(20),
-            || async {
-                let n = client
-                    .execute(
-                        "return (window.__countersignMetrics?.switches ?? []).length",
-                        vec![],
-                    )
-                    .await
-                    .ok()?
-                    .as_u64()?;
-                (n as usize > i).then_some(())
-            },
-        )
-        .await;
+        let (at, of) = position().await;
+        if at >= of {
+            forward = false;
+        } else if at <= 1 {
+            forward = true;
+        }
+        let key = if forward { "j" } else { "k" };
+        // A key pressed while the screen is still busy with the last document is ignored by the
+        // app (as a person would press again): press until this switch is measured.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while measured().await <= i {
+            if Instant::now() > deadline {
+                std::fs::write(
+                    shots.join("bench-failure.png"),
+                    client.screenshot().await.unwrap(),
+                )
+                .unwrap();
+                panic!(
+                    "switch {i} was never shown: {}",
+                    text_of(&client, "[data-testid=review]")
+                        .await
+                        .unwrap_or_default()
+                );
+            }
+            client
+                .execute("document.activeElement?.blur?.()", vec![])
+                .await
+                .unwrap();
+            client
+                .find(Locator::Css("[data-testid=review]"))
+                .await
+                .unwrap()
+                .send_keys(key)
+                .await
+                .unwrap();
+            let pressed = Instant::now();
+            while measured().await <= i && pressed.elapsed() < Duration::from_secs(3) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
     }
     let mut switch_ms: Vec<f64> = serde_json::from_value(
         client
