@@ -5,17 +5,10 @@
 use crate::{Error, ErrorCode, Workspace};
 use countersign_core::{DocumentId, OcrPage};
 use countersign_ocr::pdf::{searchable_pdf, PdfPageInput};
-use countersign_store::{documents, BlobKey, StoreError};
+use countersign_store::{documents, BlobKey};
 
 pub async fn export_pdf(ws: &Workspace, id: DocumentId) -> Result<Vec<u8>, Error> {
-    let mut conn = ws
-        .store()
-        .pool()
-        .acquire()
-        .await
-        .map_err(StoreError::from)?;
-    let record = documents::get(&mut conn, id).await?;
-    drop(conn);
+    let record = crate::query::current_record(ws, id).await?;
     let pages = documents::page_rows(ws.store().pool(), id, record.version).await?;
     let ocr = documents::ocr_pages(ws.store().pool(), id, record.version).await?;
     if pages.is_empty() || pages.iter().any(|p| p.image_blob.is_none()) || ocr.len() != pages.len()

@@ -106,14 +106,7 @@ async fn current_pages(
     ws: &Workspace,
     id: DocumentId,
 ) -> Result<(DocumentRecord, Vec<PageRow>), Error> {
-    let mut conn = ws
-        .store()
-        .pool()
-        .acquire()
-        .await
-        .map_err(StoreError::from)?;
-    let record = documents::get(&mut conn, id).await?;
-    drop(conn);
+    let record = crate::query::current_record(ws, id).await?;
     let rows = documents::page_rows(ws.store().pool(), id, record.version).await?;
     if rows.is_empty()
         || rows.iter().any(|p| p.image_blob.is_none())

@@ -11,6 +11,20 @@ pub async fn list(ws: &Workspace, status: Option<Status>) -> Result<Vec<Document
     Ok(documents::list(ws.store().pool(), status).await?)
 }
 
+/// A document at its current version (one read; no OCR).
+pub(crate) async fn current_record(
+    ws: &Workspace,
+    id: DocumentId,
+) -> Result<DocumentRecord, Error> {
+    let mut conn = ws
+        .store()
+        .pool()
+        .acquire()
+        .await
+        .map_err(StoreError::from)?;
+    Ok(documents::get(&mut conn, id).await?)
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ShowOptions {
     /// Include the `ocr` object (words, boxes, confidences).

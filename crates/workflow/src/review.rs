@@ -212,15 +212,7 @@ fn check_text(what: &str, value: &str) -> Result<String, Error> {
     Ok(v.to_owned())
 }
 
-async fn current(ws: &Workspace, id: DocumentId) -> Result<DocumentRecord, Error> {
-    let mut conn = ws
-        .store()
-        .pool()
-        .acquire()
-        .await
-        .map_err(StoreError::from)?;
-    Ok(documents::get(&mut conn, id).await?)
-}
+use crate::query::current_record as current;
 
 fn check_version(record: &DocumentRecord, at: Option<u32>) -> Result<(), Error> {
     match at {

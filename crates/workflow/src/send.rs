@@ -86,14 +86,7 @@ pub async fn queue_for_signature(
     id: DocumentId,
     actor: &str,
 ) -> Result<DocumentRecord, Error> {
-    let mut conn = ws
-        .store()
-        .pool()
-        .acquire()
-        .await
-        .map_err(StoreError::from)?;
-    let record = documents::get(&mut conn, id).await?;
-    drop(conn);
+    let record = crate::query::current_record(ws, id).await?;
     let retry = record.status == Status::Failed
         && record.failure.as_ref().is_some_and(|f| f.stage == "send");
     if !matches!(record.status, Status::Routed | Status::Approved) && !retry {
@@ -560,14 +553,7 @@ pub async fn refresh_envelope(
     id: DocumentId,
     actor: &str,
 ) -> Result<DocumentRecord, Error> {
-    let mut conn = ws
-        .store()
-        .pool()
-        .acquire()
-        .await
-        .map_err(StoreError::from)?;
-    let record = documents::get(&mut conn, id).await?;
-    drop(conn);
+    let record = crate::query::current_record(ws, id).await?;
     let Some(envelope) = record.envelope_id.clone() else {
         return Err(Error::new(
             ErrorCode::InvalidState,
@@ -622,14 +608,7 @@ pub async fn void_envelope(
             "voiding needs a reason (at most 200 characters)",
         ));
     }
-    let mut conn = ws
-        .store()
-        .pool()
-        .acquire()
-        .await
-        .map_err(StoreError::from)?;
-    let record = documents::get(&mut conn, id).await?;
-    drop(conn);
+    let record = crate::query::current_record(ws, id).await?;
     let envelope = match (&record.envelope_id, record.status) {
         (Some(e), Status::Sent | Status::Delivered | Status::EnvelopeCreated) => e.clone(),
         _ => {
@@ -663,14 +642,7 @@ pub async fn void_envelope(
 /// Sends a declined, voided or expired document again: a new version (same pages, words and
 /// route; approved) whose new envelope goes out through the outbox.
 pub async fn resend(ws: &Workspace, id: DocumentId, actor: &str) -> Result<DocumentRecord, Error> {
-    let mut conn = ws
-        .store()
-        .pool()
-        .acquire()
-        .await
-        .map_err(StoreError::from)?;
-    let record = documents::get(&mut conn, id).await?;
-    drop(conn);
+    let record = crate::query::current_record(ws, id).await?;
     if !matches!(
         record.status,
         Status::Declined | Status::Voided | Status::Expired
@@ -771,14 +743,7 @@ pub async fn signing_links(ws: &Workspace, id: DocumentId) -> Result<Vec<Signing
     if ws.config().provider_kind != crate::config::ProviderKind::Sandbox {
         return Ok(Vec::new());
     }
-    let mut conn = ws
-        .store()
-        .pool()
-        .acquire()
-        .await
-        .map_err(StoreError::from)?;
-    let record = documents::get(&mut conn, id).await?;
-    drop(conn);
+    let record = crate::query::current_record(ws, id).await?;
     let Some(envelope) = record.envelope_id.clone() else {
         return Ok(Vec::new());
     };
@@ -814,14 +779,7 @@ pub struct EnvelopeInfo {
 }
 
 pub async fn envelope_info(ws: &Workspace, id: DocumentId) -> Result<EnvelopeInfo, Error> {
-    let mut conn = ws
-        .store()
-        .pool()
-        .acquire()
-        .await
-        .map_err(StoreError::from)?;
-    let record = documents::get(&mut conn, id).await?;
-    drop(conn);
+    let record = crate::query::current_record(ws, id).await?;
     Ok(EnvelopeInfo {
         envelope_id: record.envelope_id,
         evidence: evidence(ws, id).await?,
@@ -844,14 +802,7 @@ pub async fn save_evidence(
         ));
     }
     let bytes = evidence_bytes(ws, id, kind).await?;
-    let mut conn = ws
-        .store()
-        .pool()
-        .acquire()
-        .await
-        .map_err(StoreError::from)?;
-    let record = documents::get(&mut conn, id).await?;
-    drop(conn);
+    let record = crate::query::current_record(ws, id).await?;
     let stem = std::path::Path::new(&record.file_name)
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

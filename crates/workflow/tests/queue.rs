@@ -271,6 +271,7 @@ async fn counts_per_filter_match_the_statuses_and_follow_status_changes() {
             actor: "test",
             action: "release",
             detail: serde_json::json!({}),
+            restart: false,
         },
     )
     .await
@@ -324,6 +325,7 @@ async fn needs_review_lists_the_soonest_due_date_first_then_the_oldest() {
             actor: "test",
             action: "field_corrected",
             detail: serde_json::json!({}),
+            restart: false,
         },
     )
     .await
