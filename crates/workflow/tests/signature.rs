@@ -361,3 +361,83 @@ async fn the_signature_lands_at_the_anchor_text_of_a_scanned_page() {
     ws.close().await;
     sandbox.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_wait_in_the_outbox_while_the_provider_is_down_and_drain_when_it_answers() {
+    // A provider address nobody answers on yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base_url = format!("http://127.0.0.1:{port}");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("countersign.toml"),
+        format!("[provider]\nbase_url = \"{base_url}\"\n"),
+    )
+    .unwrap();
+    let ws = Workspace::open(&data).await.unwrap();
+    let id = countersign_workflow::ingest_path(
+        &ws,
+        &corpus().join("ocr/tesseract-test/phototest.tif"),
+        Source::Upload,
+        "test",
+    )
+    .await
+    .unwrap()
+    .record
+    .document_id;
+    idle(&ws).await;
+    let invoice = ReviewChange::SetType {
+        document_type: "invoice".into(),
+    };
+    review::change_document(&ws, id, None, invoice, "Dana")
+        .await
+        .unwrap();
+    review::decide_document(&ws, id, None, ReviewDecision::Approve, "Dana")
+        .await
+        .unwrap();
+    send::queue_for_signature(&ws, id, "Dana").await.unwrap();
+
+    // One attempt: the provider is unreachable, so the send waits, and says why.
+    worker::run(
+        &ws,
+        &WorkerOptions::new(Until::SendTried(vec![id])),
+        &worker::Cancel::new(),
+    )
+    .await
+    .unwrap();
+    let waiting = countersign_workflow::show(&ws, id, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(waiting.status, Status::QueuedForSignature);
+    assert!(waiting.envelope_id.is_none());
+    let outbox = send::outbox(&ws).await.unwrap();
+    assert_eq!(outbox.waiting, 1);
+    assert!(
+        outbox.reasons.iter().any(|r| r.contains("unavailable")),
+        "{outbox:?}"
+    );
+
+    // The provider comes up on that address: the outbox drains by itself.
+    let sandbox = countersign_sandbox::start(Default::default(), &format!("127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    idle(&ws).await;
+    let sent = countersign_workflow::show(&ws, id, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(sent.status, Status::Sent);
+    assert!(sent.envelope_id.is_some());
+    assert_eq!(send::outbox(&ws).await.unwrap().waiting, 0);
+    assert!(
+        started.elapsed() < send::RETRY_CAP + std::time::Duration::from_secs(5),
+        "sent within one retry interval"
+    );
+    ws.close().await;
+    sandbox.stop().await.unwrap();
+}
