@@ -187,6 +187,30 @@ fn sha256_hex(path: &Path) -> String {
     hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
 }
 
+/// The shared third-party test corpus (../shared/corpus, or `COUNTERSIGN_CORPUS`).
+fn corpus() -> PathBuf {
+    [
+        std::env::var_os("COUNTERSIGN_CORPUS").map(PathBuf::from),
+        Some(PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/corpus"
+        ))),
+        Some(PathBuf::from("/work/shared/corpus")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.join("MANIFEST.tsv").is_file())
+    .expect("the shared test corpus (set COUNTERSIGN_CORPUS)")
+}
+
+/// Runs the store's jobs (read, route, send) in this process until none is left.
+async fn run_jobs(ws: &countersign_workflow::Workspace) {
+    use countersign_workflow::worker::{self, Cancel, Until, WorkerOptions};
+    worker::run(ws, &WorkerOptions::new(Until::Idle), &Cancel::new())
+        .await
+        .unwrap();
+}
+
 /// One window at a time: the tests share the display.
 static ONE_WINDOW: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -722,18 +746,7 @@ async fn review_a_flagged_document_from_the_keyboard_correct_a_word_and_approve(
 
     // A scanned page in several languages: unclassified, so flagged for review, and Tesseract is
     // unsure of a few words (",.schnelle”" among them).
-    let corpus = [
-        std::env::var_os("COUNTERSIGN_CORPUS").map(PathBuf::from),
-        Some(PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/corpus"
-        ))),
-        Some(PathBuf::from("/work/shared/corpus")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.join("MANIFEST.tsv").is_file())
-    .expect("the shared test corpus (set COUNTERSIGN_CORPUS)");
+    let corpus = corpus();
     let ws = countersign_workflow::Workspace::open(&data_dir)
         .await
         .unwrap();
@@ -748,15 +761,7 @@ async fn review_a_flagged_document_from_the_keyboard_correct_a_word_and_approve(
     .unwrap()
     .record
     .document_id;
-    countersign_workflow::worker::run(
-        &ws,
-        &countersign_workflow::worker::WorkerOptions::new(
-            countersign_workflow::worker::Until::Idle,
-        ),
-        &countersign_workflow::worker::Cancel::new(),
-    )
-    .await
-    .unwrap();
+    run_jobs(&ws).await;
     let before = countersign_workflow::review::review_view(&ws, id)
         .await
         .unwrap();
@@ -1018,18 +1023,7 @@ async fn send_an_approved_document_for_signature_and_see_it_completed_with_its_e
     let ws = countersign_workflow::Workspace::open(&data_dir)
         .await
         .unwrap();
-    let corpus = [
-        std::env::var_os("COUNTERSIGN_CORPUS").map(PathBuf::from),
-        Some(PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/corpus"
-        ))),
-        Some(PathBuf::from("/work/shared/corpus")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.join("MANIFEST.tsv").is_file())
-    .expect("the shared test corpus");
+    let corpus = corpus();
     let id = countersign_workflow::ingest_path(
         &ws,
         &corpus.join("ocr/tesseract-test/phototest.tif"),
@@ -1040,15 +1034,7 @@ async fn send_an_approved_document_for_signature_and_see_it_completed_with_its_e
     .unwrap()
     .record
     .document_id;
-    countersign_workflow::worker::run(
-        &ws,
-        &countersign_workflow::worker::WorkerOptions::new(
-            countersign_workflow::worker::Until::Idle,
-        ),
-        &countersign_workflow::worker::Cancel::new(),
-    )
-    .await
-    .unwrap();
+    run_jobs(&ws).await;
     use countersign_workflow::review::{self, ReviewChange, ReviewDecision};
     let invoice = ReviewChange::SetType {
         document_type: "invoice".into(),
@@ -1238,18 +1224,7 @@ async fn bench_review_screen() {
     let shots = shots_dir();
     let tmp = tempfile::tempdir().unwrap();
     let data_dir = tmp.path().join("data");
-    let corpus = [
-        std::env::var_os("COUNTERSIGN_CORPUS").map(PathBuf::from),
-        Some(PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/corpus"
-        ))),
-        Some(PathBuf::from("/work/shared/corpus")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.join("MANIFEST.tsv").is_file())
-    .expect("the shared test corpus");
+    let corpus = corpus();
     let dense = tmp.path().join("dense-page.png");
     write_dense_page(&dense);
     let mut files: Vec<PathBuf> = [
@@ -1272,15 +1247,7 @@ async fn bench_review_screen() {
             .await
             .unwrap();
     }
-    countersign_workflow::worker::run(
-        &ws,
-        &countersign_workflow::worker::WorkerOptions::new(
-            countersign_workflow::worker::Until::Idle,
-        ),
-        &countersign_workflow::worker::Cancel::new(),
-    )
-    .await
-    .unwrap();
+    run_jobs(&ws).await;
     let listed = countersign_workflow::list(&ws, None).await.unwrap();
     let dense_doc = listed
         .iter()
