@@ -36,8 +36,20 @@ fn spec_path() -> PathBuf {
     if let Some(p) = std::env::var_os("COUNTERSIGN_DOCUSIGN_SPEC") {
         return p.into();
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/specs/docusign/esignature.rest.swagger-v2.1.2022-02-10.json")
+    const SPEC: &str = "specs/docusign/esignature.rest.swagger-v2.1.2022-02-10.json";
+    // ../shared beside the repository, else the workplace's copy (a clone elsewhere, e.g. CI's).
+    [
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+        PathBuf::from("/work/shared"),
+    ]
+    .into_iter()
+    .map(|dir| dir.join(SPEC))
+    .find(|p| p.is_file())
+    .unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared")
+            .join(SPEC)
+    })
 }
 
 fn spec() -> Value {
