@@ -177,7 +177,13 @@ pub async fn queue(ws: &Workspace, q: &QueueQuery) -> Result<QueuePage, Error> {
             .records
             .into_iter()
             .map(|record| QueueItem {
-                flags: crate::review::flags(&record),
+                // Flags only while a person is still to decide: afterwards the routing's
+                // reasons are history (the timeline keeps them).
+                flags: if matches!(record.status, Status::NeedsReview | Status::Quarantined) {
+                    crate::review::flags(&record)
+                } else {
+                    Vec::new()
+                },
                 record,
             })
             .collect(),
