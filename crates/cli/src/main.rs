@@ -585,10 +585,9 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
             } else if let Some(reason) = void {
                 send::void_envelope(&ws, id, &reason, &actor()).await?
             } else if resend {
-                let queued = send::resend(&ws, id, &actor()).await?;
+                send::resend(&ws, id, &actor()).await?;
                 let opts = WorkerOptions::new(Until::SendTried(vec![id]));
                 worker::run(&ws, &opts, &worker::Cancel::new()).await?;
-                let _ = queued;
                 countersign_workflow::show(&ws, id, ShowOptions::default()).await?
             } else {
                 let out_path = certificate.expect("clap requires one action");

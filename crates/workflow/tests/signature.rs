@@ -30,8 +30,22 @@ async fn idle(ws: &Workspace) {
         .unwrap();
 }
 
-/// A page read, typed as an invoice (fixed signers in the default policy), approved and sent.
-async fn sent_document(ws: &Workspace, page: &Path) -> DocumentId {
+/// A workspace whose signature provider is at `base_url` (its temp dir lives as long as it).
+async fn workspace_with_provider(base_url: &str) -> (tempfile::TempDir, Workspace) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("countersign.toml"),
+        format!("[provider]\nbase_url = \"{base_url}\"\n"),
+    )
+    .unwrap();
+    let ws = Workspace::open(&data).await.unwrap();
+    (tmp, ws)
+}
+
+/// A page read, typed as an invoice (fixed signers in the default policy) and approved.
+async fn approved_invoice(ws: &Workspace, page: &Path) -> DocumentId {
     let id = countersign_workflow::ingest_path(ws, page, Source::Upload, "test")
         .await
         .unwrap()
@@ -47,6 +61,12 @@ async fn sent_document(ws: &Workspace, page: &Path) -> DocumentId {
     review::decide_document(ws, id, None, ReviewDecision::Approve, "Dana")
         .await
         .unwrap();
+    id
+}
+
+/// An approved invoice put in the outbox and sent.
+async fn sent_document(ws: &Workspace, page: &Path) -> DocumentId {
+    let id = approved_invoice(ws, page).await;
     send::queue_for_signature(ws, id, "Dana").await.unwrap();
     idle(ws).await;
     id
@@ -79,15 +99,7 @@ async fn a_signed_envelope_brings_back_its_evidence_and_a_voided_one_is_sent_aga
     let sandbox = countersign_sandbox::start(Default::default(), "127.0.0.1:0")
         .await
         .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(
-        data.join("countersign.toml"),
-        format!("[provider]\nbase_url = \"{}\"\n", sandbox.base_url),
-    )
-    .unwrap();
-    let ws = Workspace::open(&data).await.unwrap();
+    let (tmp, ws) = workspace_with_provider(&sandbox.base_url).await;
 
     // Signed by both signers on the provider's page; the status and the evidence come back.
     let a = sent_document(&ws, &corpus().join("ocr/tesseract-test/phototest.tif")).await;
@@ -260,15 +272,7 @@ async fn the_signature_lands_at_the_anchor_text_of_a_scanned_page() {
     let sandbox = countersign_sandbox::start(Default::default(), "127.0.0.1:0")
         .await
         .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(
-        data.join("countersign.toml"),
-        format!("[provider]\nbase_url = \"{}\"\n", sandbox.base_url),
-    )
-    .unwrap();
-    let ws = Workspace::open(&data).await.unwrap();
+    let (tmp, ws) = workspace_with_provider(&sandbox.base_url).await;
 
     // A scanned NDA: a page image (no text of its own) with a "Signature: ____" line.
     let nda = countersign_ocr::synth::TEXTS
@@ -370,36 +374,8 @@ async fn sends_wait_in_the_outbox_while_the_provider_is_down_and_drain_when_it_a
         .local_addr()
         .unwrap()
         .port();
-    let base_url = format!("http://127.0.0.1:{port}");
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(
-        data.join("countersign.toml"),
-        format!("[provider]\nbase_url = \"{base_url}\"\n"),
-    )
-    .unwrap();
-    let ws = Workspace::open(&data).await.unwrap();
-    let id = countersign_workflow::ingest_path(
-        &ws,
-        &corpus().join("ocr/tesseract-test/phototest.tif"),
-        Source::Upload,
-        "test",
-    )
-    .await
-    .unwrap()
-    .record
-    .document_id;
-    idle(&ws).await;
-    let invoice = ReviewChange::SetType {
-        document_type: "invoice".into(),
-    };
-    review::change_document(&ws, id, None, invoice, "Dana")
-        .await
-        .unwrap();
-    review::decide_document(&ws, id, None, ReviewDecision::Approve, "Dana")
-        .await
-        .unwrap();
+    let (_tmp, ws) = workspace_with_provider(&format!("http://127.0.0.1:{port}")).await;
+    let id = approved_invoice(&ws, &corpus().join("ocr/tesseract-test/phototest.tif")).await;
     send::queue_for_signature(&ws, id, "Dana").await.unwrap();
 
     // One attempt: the provider is unreachable, so the send waits, and says why.
