@@ -21,6 +21,7 @@ APT_TEST_PACKAGES=(
   xvfb xauth webkit2gtk-driver dbus dbus-x11   # the real window under Xvfb, driven through WebKitWebDriver
   poppler-utils                                # pdftotext/pdftoppm/pdfinfo check the searchable PDFs
   gnome-keyring                                # a real OS keychain (Secret Service) for the credential tests
+  postgresql                                   # a real server for the relay's PostgreSQL tests (scripts/with-postgres.sh)
 )
 wanted=("${APT_PACKAGES[@]}")
 [ "$mode" = test ] && wanted+=("${APT_TEST_PACKAGES[@]}")
@@ -99,5 +100,5 @@ log "running every test (the end-to-end test drives the real window under Xvfb; 
 # Tesseract reads this when a process starts; test binaries call the engine directly.
 export OMP_THREAD_LIMIT=1
 mkdir -p target
-exec dbus-run-session -- scripts/test-session.sh \
+exec dbus-run-session -- scripts/test-session.sh scripts/with-postgres.sh \
   xvfb-run -a -s "-screen 0 1280x900x24" cargo test --workspace --no-fail-fast "${@:2}"

@@ -38,6 +38,8 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     countersign_workflow::queue::QueueQuery::export_all_to(dir)?;
     countersign_workflow::queue::QueuePage::export_all_to(dir)?;
     countersign_workflow::send::Outbox::export_all_to(dir)?;
+    countersign_workflow::sync::SyncStatus::export_all_to(dir)?;
+    countersign_workflow::sync::RelaySettings::export_all_to(dir)?;
     countersign_workflow::send::EnvelopeInfo::export_all_to(dir)?;
     countersign_workflow::send::ProviderSettings::export_all_to(dir)?;
     AppInfo::export_all_to(dir)?;
@@ -119,6 +121,8 @@ mod event_name_tests {
             "DOCUMENTS_PROGRESS = \"{}\"",
             crate::events::DOCUMENTS_PROGRESS
         );
+        assert!(ts.contains(&expected), "{path} must declare {expected}");
+        let expected = format!("SYNC_STATUS = \"{}\"", crate::events::SYNC_STATUS);
         assert!(ts.contains(&expected), "{path} must declare {expected}");
     }
 }

@@ -18,6 +18,9 @@ pub const SCAN_PROGRESS: &str = "scan://progress";
 /// sent whenever that changes (an empty list when nothing is being processed any more).
 pub const DOCUMENTS_PROGRESS: &str = "documents://progress";
 
+/// Payload: `SyncStatus` — online or not, relay lag; sent whenever it changes.
+pub const SYNC_STATUS: &str = "sync://status";
+
 const POLL: Duration = Duration::from_millis(300);
 
 /// Follows the audit log — every change to a document appends to it, whichever process made the
@@ -60,6 +63,24 @@ pub async fn feed_document_changes(app: AppHandle, ws: Workspace, cancel: Cancel
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "reading progress failed; retrying"),
+        }
+    }
+}
+
+/// Forwards the status loop's reports (online/offline, relay lag) to the UI.
+pub async fn feed_sync_status(
+    app: AppHandle,
+    mut status: tokio::sync::watch::Receiver<countersign_workflow::sync::SyncStatus>,
+    cancel: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            changed = status.changed() => if changed.is_err() { return },
+        }
+        let now = status.borrow_and_update().clone();
+        if let Err(e) = app.emit(SYNC_STATUS, &now) {
+            tracing::warn!(error = %e, "emitting the sync status failed");
         }
     }
 }

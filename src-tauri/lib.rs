@@ -28,6 +28,8 @@ struct Args {
 pub struct AppState {
     pub workspace: Workspace,
     pub hot_folders: countersign_workflow::watch::HotFolders,
+    /// How the status loop is doing (online, relay lag), as it last reported.
+    pub sync_status: tokio::sync::watch::Receiver<countersign_workflow::sync::SyncStatus>,
 }
 
 pub fn run() {
@@ -49,10 +51,35 @@ pub fn run() {
         async move { countersign_workflow::watch::HotFolders::start(&ws, cancel) }
     });
 
+    // The embedded default: with no relay configured, the app runs its own on loopback, and the
+    // local sandbox (below) posts its webhooks there.
+    let local_relay = if workspace.config().relay_url.is_none() {
+        let (ws, cancel) = (workspace.clone(), cancel.clone());
+        match tauri::async_runtime::block_on(async move {
+            countersign_workflow::sync::start_local_relay(
+                &ws,
+                countersign_workflow::sync::LOCAL_RELAY_LISTEN,
+                cancel,
+            )
+            .await
+        }) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::error!(error = %e, "no local relay: signature status comes from polling only");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let (sync_tx, sync_rx) =
+        tokio::sync::watch::channel(countersign_workflow::sync::SyncStatus::default());
+
     let app = tauri::Builder::default()
         .manage(AppState {
             workspace: workspace.clone(),
             hot_folders,
+            sync_status: sync_rx.clone(),
         })
         .invoke_handler(tauri::generate_handler![
             commands::documents::list_documents,
@@ -82,6 +109,10 @@ pub fn run() {
             commands::signature::provider_settings,
             commands::signature::set_provider_token,
             commands::signature::forget_provider_token,
+            commands::signature::sync_status,
+            commands::signature::relay_settings,
+            commands::signature::set_relay_token,
+            commands::signature::forget_relay_token,
             commands::review::review_document,
             commands::review::change_document,
             commands::review::decide_document,
@@ -99,18 +130,61 @@ pub fn run() {
         })
         .setup({
             let cancel = cancel.clone();
+            let mut local_relay = local_relay;
             move |app| {
                 let ws = app.state::<AppState>().workspace.clone();
                 // The embedded default needs no account anywhere: the local sandbox provider
                 // runs inside the app (unless one is configured, or already listening).
+                let webhooks: Vec<_> = local_relay
+                    .iter()
+                    .map(|r| countersign_sandbox::WebhookTarget {
+                        url: r.hooks_url(),
+                        secret: r.hmac_secret.clone(),
+                    })
+                    .collect();
                 if ws.config().provider_kind == countersign_workflow::config::ProviderKind::Sandbox
                     && ws.config().provider_base_url.is_none()
                 {
                     tauri::async_runtime::spawn(run_embedded_sandbox(
                         ws.data_dir().join("sandbox"),
+                        webhooks,
                         cancel.clone(),
                     ));
                 }
+                // The status loop: relay events by long-poll, reconciliation every minute.
+                let local_link = local_relay.as_ref().map(|r| r.link.clone());
+                if let Some(relay) = local_relay.take() {
+                    // Keeps its temporary database until it has stopped.
+                    tauri::async_runtime::spawn(relay.stopped());
+                }
+                let (sync_ws, sync_cancel) = (ws.clone(), cancel.clone());
+                let sync_tx = sync_tx.clone();
+                tauri::async_runtime::spawn(async move {
+                    let link = match local_link {
+                        Some(l) => Some(l),
+                        None => match countersign_workflow::sync::configured_relay(&sync_ws).await {
+                            Ok(l) => l,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "the configured relay cannot be used");
+                                sync_tx.send_modify(|s| s.error = Some(e.message.clone()));
+                                None
+                            }
+                        },
+                    };
+                    countersign_workflow::sync::run(
+                        &sync_ws,
+                        link,
+                        std::time::Duration::from_secs(60),
+                        sync_tx,
+                        &sync_cancel,
+                    )
+                    .await;
+                });
+                tauri::async_runtime::spawn(events::feed_sync_status(
+                    app.handle().clone(),
+                    sync_rx.clone(),
+                    cancel.clone(),
+                ));
                 let worker_ws = ws.clone();
                 let worker_cancel = cancel.clone();
                 tauri::async_runtime::spawn(async move {
@@ -137,7 +211,11 @@ pub fn run() {
 }
 
 /// The local sandbox provider on its default address, its envelopes kept in the data dir.
-async fn run_embedded_sandbox(dir: PathBuf, cancel: Cancel) {
+async fn run_embedded_sandbox(
+    dir: PathBuf,
+    webhooks: Vec<countersign_sandbox::WebhookTarget>,
+    cancel: Cancel,
+) {
     let addr = countersign_sandbox::DEFAULT_LISTEN;
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,
@@ -148,6 +226,7 @@ async fn run_embedded_sandbox(dir: PathBuf, cancel: Cancel) {
     };
     let config = countersign_sandbox::Config {
         data: countersign_sandbox::DataLocation::Dir(dir),
+        webhooks,
         ..Default::default()
     };
     tracing::info!(%addr, "embedded sandbox provider listening");

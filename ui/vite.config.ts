@@ -5,6 +5,7 @@ import { svelte } from "@sveltejs/vite-plugin-svelte";
 export default defineConfig({
   plugins: [svelte()],
   clearScreen: false,
-  server: { port: 5173, strictPort: true },
+  // `fs.allow`: the sample documents are imported from the repository's assets/samples/.
+  server: { port: 5173, strictPort: true, fs: { allow: [".."] } },
   build: { outDir: "dist", emptyOutDir: true, target: "safari15", sourcemap: false },
 });

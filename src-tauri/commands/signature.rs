@@ -101,3 +101,45 @@ pub async fn forget_provider_token(
     }
     Ok(send::provider_settings(&state.workspace).await?)
 }
+
+/// How the status loop is doing: online or not, the relay, its lag.
+#[tauri::command]
+pub async fn sync_status(
+    state: State<'_, AppState>,
+) -> Result<countersign_workflow::sync::SyncStatus, ApiError> {
+    Ok(state.sync_status.borrow().clone())
+}
+
+#[tauri::command]
+pub async fn relay_settings(
+    state: State<'_, AppState>,
+) -> Result<countersign_workflow::sync::RelaySettings, ApiError> {
+    Ok(countersign_workflow::sync::relay_settings(&state.workspace).await?)
+}
+
+/// Stores the relay workstation token in the OS keychain; the status loop picks it up.
+#[tauri::command]
+pub async fn set_relay_token(
+    state: State<'_, AppState>,
+    token: String,
+) -> Result<countersign_workflow::sync::RelaySettings, ApiError> {
+    let tenant = &state.workspace.config().tenant_id;
+    secrets::store(SecretKind::RelayToken, tenant, &token).await?;
+    Ok(countersign_workflow::sync::relay_settings(&state.workspace).await?)
+}
+
+#[tauri::command]
+pub async fn forget_relay_token(
+    state: State<'_, AppState>,
+) -> Result<countersign_workflow::sync::RelaySettings, ApiError> {
+    let tenant = &state.workspace.config().tenant_id;
+    secrets::forget(SecretKind::RelayToken, tenant).await?;
+    if std::env::var_os(SecretKind::RelayToken.env_var()).is_some() {
+        return Err(Error::new(
+            ErrorCode::InvalidState,
+            "the token comes from COUNTERSIGN_RELAY_TOKEN in the environment; unset it there",
+        )
+        .into());
+    }
+    Ok(countersign_workflow::sync::relay_settings(&state.workspace).await?)
+}

@@ -142,6 +142,15 @@ enum Command {
         #[arg(long, value_name = "OUT")]
         certificate: Option<PathBuf>,
     },
+    /// Bring signature status up to date: send what waits in the outbox, pull the webhook
+    /// relay's events (COUNTERSIGN_RELAY_URL, token from the keychain or
+    /// COUNTERSIGN_RELAY_TOKEN), and ask the provider about envelopes nothing was heard of for
+    /// 15 minutes. With `--once`, one pass and exit; otherwise keep going (long-polling the
+    /// relay) until Ctrl-C.
+    Sync {
+        #[arg(long)]
+        once: bool,
+    },
     /// Read a file's text (words, boxes, confidences) without storing anything.
     Ocr {
         file: PathBuf,
@@ -322,6 +331,96 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
                 format!("cannot write {}: {e}", path.display()),
             )
         })
+}
+
+/// `countersign sync`: the outbox, the relay, reconciliation; one pass or until Ctrl-C.
+async fn sync(ws: &Workspace, once: bool, out: &Output) -> Result<(), Error> {
+    use countersign_workflow::{send, sync};
+    let link = sync::configured_relay(ws).await?;
+    if link.is_none() && !out.json {
+        eprintln!(
+            "no relay configured (COUNTERSIGN_RELAY_URL): status comes from polling the provider only"
+        );
+    }
+    // The outbox: every waiting send gets an attempt now.
+    send::wake_outbox(ws).await?;
+    let waiting: Vec<DocumentId> = send::outbox_documents(ws).await?;
+    if !waiting.is_empty() {
+        let opts = WorkerOptions::new(Until::SendTried(waiting));
+        worker::run(ws, &opts, &worker::Cancel::new()).await?;
+    }
+    let pulled = match &link {
+        Some(link) => Some(sync::catch_up(ws, link).await?),
+        None => None,
+    };
+    let reconciled = sync::reconcile(ws, &sync::Reconcile::default()).await?;
+    let outbox = send::outbox(ws).await?;
+    if out.json {
+        out.line(&serde_json::json!({
+            "relay_url": link.as_ref().map(|l| l.url().to_owned()),
+            "pulled": pulled,
+            "reconciled": reconciled,
+            "outbox": outbox,
+        }));
+    } else {
+        if let Some(p) = &pulled {
+            eprintln!(
+                "relay: {} events, {} changed a status (cursor {})",
+                p.fetched, p.applied, p.cursor
+            );
+        }
+        eprintln!(
+            "reconciled: {} envelopes polled, {} changed, {} evidence fetched; outbox: {} waiting",
+            reconciled.polled, reconciled.applied, reconciled.evidence_fetched, outbox.waiting
+        );
+    }
+    if once {
+        return Ok(());
+    }
+    let cancel = worker::Cancel::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        on_signal.cancel();
+    });
+    let (status, mut seen) = tokio::sync::watch::channel(sync::SyncStatus::default());
+    let worker_ws = ws.clone();
+    let worker_cancel = cancel.clone();
+    let worker = tokio::spawn(async move {
+        let opts = WorkerOptions::new(Until::Cancelled);
+        worker::run(&worker_ws, &opts, &worker_cancel).await
+    });
+    let json = out.json;
+    let reporter = tokio::spawn(async move {
+        while seen.changed().await.is_ok() {
+            let s = seen.borrow_and_update().clone();
+            if json {
+                if let Ok(line) = serde_json::to_string(&s) {
+                    println!("{line}");
+                }
+            } else if s.online {
+                let lag = s
+                    .lag_ms
+                    .map(|l| format!(", last event applied {l} ms after the relay got it"))
+                    .unwrap_or_default();
+                eprintln!("relay online{lag}");
+            } else if let Some(e) = &s.error {
+                eprintln!("offline: {e}");
+            }
+        }
+    });
+    sync::run(
+        ws,
+        link,
+        std::time::Duration::from_secs(60),
+        status,
+        &cancel,
+    )
+    .await;
+    cancel.cancel();
+    let _ = worker.await;
+    reporter.abort();
+    Ok(())
 }
 
 fn actor() -> String {
@@ -597,6 +696,7 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
             };
             out.record(&record);
         }
+        Command::Sync { once } => sync(&ws, once, &out).await?,
         Command::Export { id, pdf, hocr } => {
             let id: DocumentId = id.parse().map_err(|e: countersign_core::ParseIdError| {
                 Error::new(ErrorCode::InvalidArgument, e.to_string())

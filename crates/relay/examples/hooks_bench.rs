@@ -4,6 +4,12 @@
 //! ```sh
 //! cargo run --release -p countersign-relay --example hooks_bench -- 20000 64
 //! ```
+//!
+//! With `COUNTERSIGN_BENCH_DATABASE=postgres://…` (an empty database) it measures PostgreSQL
+//! instead, e.g. on a throwaway server:
+//! `scripts/with-postgres.sh sh -c 'COUNTERSIGN_BENCH_DATABASE=$COUNTERSIGN_TEST_POSTGRES_URL
+//! target/release/examples/hooks_bench 20000 64'`. All events go to one tenant, the worst case
+//! for PostgreSQL, whose inserts are serialised per tenant.
 
 use countersign_relay::{tenants, Config, DatabaseUrl, Store, TenantId};
 use countersign_sign::docusign::connect::sign_body;
@@ -19,7 +25,10 @@ async fn main() {
     countersign_sign::tls::install_crypto_provider();
 
     let dir = tempfile::tempdir().unwrap();
-    let url = DatabaseUrl::Sqlite(dir.path().join("relay.db"));
+    let url = match std::env::var("COUNTERSIGN_BENCH_DATABASE") {
+        Ok(url) => DatabaseUrl::parse(&url).unwrap(),
+        Err(_) => DatabaseUrl::Sqlite(dir.path().join("relay.db")),
+    };
     let store = Store::open(&url).await.unwrap();
     tenants::add_secret(&store, &TenantId::parse("bench").unwrap(), "secret")
         .await

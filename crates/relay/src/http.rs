@@ -3,6 +3,7 @@
 use crate::config::{Config, MAX_WAIT_SECS};
 use crate::metrics::{Metrics, Rejection};
 use crate::store::{format_time, NewEvent, Store, StoredEvent};
+use crate::wake::Wakers;
 use crate::{tokens, RelayError};
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
@@ -16,10 +17,8 @@ use countersign_sign::docusign::wire::ConnectEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// Connect sends `X-DocuSign-Signature-1` … `-100`; header names arrive lowercased.
@@ -29,9 +28,9 @@ pub struct App {
     pub config: Config,
     pub store: Store,
     pub metrics: Arc<Metrics>,
-    /// Per-tenant wake-up for long-polls, fired after an event is committed. In-process only: with
-    /// several relay instances (PostgreSQL) this needs LISTEN/NOTIFY as well.
-    wakers: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Per-tenant wake-up for long-polls, fired here after an event is committed and, with
+    /// PostgreSQL, by the LISTEN task for events other instances committed (see [`crate::run`]).
+    wakers: Arc<Wakers>,
     shutdown: CancellationToken,
 }
 
@@ -41,14 +40,13 @@ impl App {
             config,
             store,
             metrics: Arc::new(Metrics::default()),
-            wakers: Mutex::new(HashMap::new()),
+            wakers: Arc::default(),
             shutdown,
         }
     }
 
-    fn waker(&self, tenant: &str) -> Arc<Notify> {
-        let mut wakers = self.wakers.lock().unwrap_or_else(|e| e.into_inner());
-        wakers.entry(tenant.to_owned()).or_default().clone()
+    pub(crate) fn wakers(&self) -> Arc<Wakers> {
+        self.wakers.clone()
     }
 }
 
@@ -240,7 +238,7 @@ async fn receive_docusign(
     match app.store.insert_event(&new).await? {
         Some(cursor) => {
             app.metrics.count_received();
-            app.waker(&tenant).notify_waiters();
+            app.wakers.wake(&tenant);
             Ok(Json(
                 serde_json::json!({"status": "stored", "cursor": cursor}),
             ))
@@ -331,7 +329,7 @@ async fn list_events(
         .unwrap_or(app.config.max_page)
         .clamp(1, app.config.max_page);
     let deadline = tokio::time::Instant::now() + wait;
-    let waker = app.waker(&workstation.tenant);
+    let waker = app.wakers.for_tenant(&workstation.tenant);
     let events = loop {
         // Registered before the query, so an event committed between the query and the wait
         // still wakes this poll.

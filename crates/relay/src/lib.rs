@@ -15,9 +15,17 @@
 //!
 //! Errors at the edge are `{code, message}` with a stable `code`.
 //!
-//! Storage is behind [`store::Store`], an enum with one variant per database kind; SQLite is the
-//! only one so far. To add PostgreSQL, add a variant, its migrations and its queries, and a
-//! cross-instance wake-up (LISTEN/NOTIFY) next to the in-process one in [`http`].
+//! Storage is behind [`store::Store`], an enum with one variant per database kind, each with its
+//! own migrations (`migrations/sqlite/`, `migrations/postgres/`) and queries:
+//! - SQLite (`sqlite:PATH`): one relay process owns the file.
+//! - PostgreSQL (`postgres://…`): any number of relay instances share the database behind a load
+//!   balancer, with no other change. Deduplication is a unique key, cursors of one tenant become
+//!   visible in order (inserts per tenant are serialised by an advisory lock), and a long-poll on
+//!   one instance is woken by an event stored through another via LISTEN/NOTIFY, next to the
+//!   in-process wake-up ([`wake`]). See `store/postgres.rs`.
+//!
+//! To add another kind, add a variant with the same methods, its migrations, and (if several
+//! processes share it) a cross-instance wake-up in `Store::relay_notifications`.
 //!
 //! Choices DESIGN.md leaves open, made here:
 //! - An unknown tenant and a forged signature both answer 401 `invalid_signature` (no probing for
@@ -32,6 +40,7 @@
 //! A server is started by [`run`] on a listener the caller bound (tests bind port 0) and stops
 //! when the cancellation token fires.
 
+pub mod client;
 pub mod config;
 pub mod http;
 pub mod metrics;
@@ -39,6 +48,7 @@ pub mod retention;
 pub mod store;
 pub mod tenants;
 pub mod tokens;
+mod wake;
 
 pub use config::{Config, DatabaseUrl, MAX_WAIT_SECS};
 pub use store::Store;
@@ -57,7 +67,7 @@ pub enum RelayError {
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
     #[error(
-        "unsupported database URL {0:?}: expected sqlite:PATH (PostgreSQL is not implemented yet)"
+        "unsupported database URL {0:?}: expected sqlite:PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
     )]
     UnsupportedDatabase(String),
     #[error("invalid tenant id {0:?}: use 1-64 characters from A-Z a-z 0-9 . _ -")]
@@ -105,12 +115,18 @@ pub async fn run(
         app.metrics.clone(),
         shutdown.child_token(),
     ));
+    let notifications = {
+        let store = store.clone();
+        let (wakers, stop) = (app.wakers(), shutdown.child_token());
+        tokio::spawn(async move { store.relay_notifications(wakers, stop).await })
+    };
     tracing::info!(%addr, "relay listening");
     let served = axum::serve(listener, http::router(app))
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await;
     shutdown.cancel();
     let _ = purge.await;
+    let _ = notifications.await;
     store.close().await;
     served?;
     Ok(())

@@ -19,10 +19,13 @@ struct Cli {
 
 #[derive(Args)]
 struct DatabaseArg {
-    /// `sqlite:PATH` (PostgreSQL is not implemented yet).
+    /// `sqlite:PATH` for one relay process, or `postgres://USER@HOST[:PORT]/DATABASE` for several
+    /// relay instances sharing one database (password from PGPASSWORD or ~/.pgpass, or in the
+    /// URL; prefer the environment variable to the argument, which other local users can see).
     #[arg(
         long,
         env = "COUNTERSIGN_RELAY_DATABASE",
+        hide_env_values = true,
         default_value = "sqlite:countersign-relay.db"
     )]
     database: String,

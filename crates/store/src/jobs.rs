@@ -361,3 +361,18 @@ pub async fn pending_of_kind(pool: &SqlitePool, kind: &str) -> Result<Vec<Pendin
         })
         .collect()
 }
+
+/// Makes queued jobs of `kind` that wait out a backoff due now (the network came back); returns
+/// how many. Running jobs and their leases are untouched.
+pub async fn wake_kind(pool: &SqlitePool, kind: &str) -> Result<u64> {
+    let now = crate::time::now_ms();
+    let res = sqlx::query(
+        "UPDATE jobs SET run_after_ms = ? WHERE kind = ? AND state = 'queued' AND run_after_ms > ?",
+    )
+    .bind(now)
+    .bind(kind)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(res.rows_affected())
+}

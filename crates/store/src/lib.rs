@@ -20,6 +20,7 @@ pub mod documents;
 pub mod jobs;
 pub mod queue;
 pub mod review;
+pub mod sync;
 mod time;
 
 pub use blobs::{BlobKey, BlobStore};

@@ -32,6 +32,7 @@ pub mod review;
 pub mod scan;
 pub mod secrets;
 pub mod send;
+pub mod sync;
 pub mod watch;
 pub mod worker;
 

@@ -1,12 +1,17 @@
-//! The relay's persistence, one variant per database kind. Callers hold a [`Store`] and never see
-//! which kind it is; adding PostgreSQL means a `Postgres` variant with the same methods.
+//! The relay's persistence, one variant per database kind: SQLite for one instance, PostgreSQL
+//! for several instances sharing a database. Callers hold a [`Store`] and never see which kind it
+//! is; each variant has the same methods and its own migrations (`migrations/<kind>/`).
 
+mod postgres;
 mod sqlite;
 
 use crate::config::DatabaseUrl;
 use crate::tenants::{SecretAdded, TenantId};
+use crate::wake::Wakers;
 use crate::RelayError;
 use chrono::{DateTime, SecondsFormat, Utc};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// An event to store (already verified and parsed).
 #[derive(Debug, Clone)]
@@ -53,6 +58,7 @@ pub struct ClientLag {
 #[derive(Clone)]
 pub enum Store {
     Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
 }
 
 /// Times as stored: RFC 3339 UTC with milliseconds, so they compare as text.
@@ -65,12 +71,28 @@ impl Store {
     pub async fn open(url: &DatabaseUrl) -> Result<Store, RelayError> {
         match url {
             DatabaseUrl::Sqlite(path) => Ok(Store::Sqlite(sqlite::SqliteStore::open(path).await?)),
+            DatabaseUrl::Postgres(url) => Ok(Store::Postgres(postgres::PgStore::open(url).await?)),
         }
     }
 
     pub async fn close(&self) {
         match self {
             Store::Sqlite(s) => s.close().await,
+            Store::Postgres(s) => s.close().await,
+        }
+    }
+
+    /// Wakes `wakers` for events stored by other relay instances, until `shutdown`. Only a
+    /// PostgreSQL store is shared by several instances; with SQLite this returns at once (its one
+    /// instance wakes its polls itself when it stores an event).
+    pub(crate) async fn relay_notifications(
+        &self,
+        wakers: Arc<Wakers>,
+        shutdown: CancellationToken,
+    ) {
+        match self {
+            Store::Sqlite(_) => {}
+            Store::Postgres(s) => s.relay_notifications(wakers, shutdown).await,
         }
     }
 
@@ -81,12 +103,14 @@ impl Store {
     ) -> Result<SecretAdded, RelayError> {
         match self {
             Store::Sqlite(s) => s.add_secret(tenant.as_str(), secret).await,
+            Store::Postgres(s) => s.add_secret(tenant.as_str(), secret).await,
         }
     }
 
     pub async fn retire_secret(&self, tenant: &TenantId, secret: &str) -> Result<bool, RelayError> {
         match self {
             Store::Sqlite(s) => s.retire_secret(tenant.as_str(), secret).await,
+            Store::Postgres(s) => s.retire_secret(tenant.as_str(), secret).await,
         }
     }
 
@@ -94,6 +118,7 @@ impl Store {
     pub async fn active_secrets(&self, tenant: &str) -> Result<Option<Vec<String>>, RelayError> {
         match self {
             Store::Sqlite(s) => s.active_secrets(tenant).await,
+            Store::Postgres(s) => s.active_secrets(tenant).await,
         }
     }
 
@@ -110,12 +135,17 @@ impl Store {
                 s.insert_token(tenant.as_str(), name, lookup, salt, hash)
                     .await
             }
+            Store::Postgres(s) => {
+                s.insert_token(tenant.as_str(), name, lookup, salt, hash)
+                    .await
+            }
         }
     }
 
     pub async fn tokens_by_lookup(&self, lookup: &str) -> Result<Vec<TokenRow>, RelayError> {
         match self {
             Store::Sqlite(s) => s.tokens_by_lookup(lookup).await,
+            Store::Postgres(s) => s.tokens_by_lookup(lookup).await,
         }
     }
 
@@ -124,6 +154,7 @@ impl Store {
     pub async fn insert_event(&self, event: &NewEvent) -> Result<Option<i64>, RelayError> {
         match self {
             Store::Sqlite(s) => s.insert_event(event).await,
+            Store::Postgres(s) => s.insert_event(event).await,
         }
     }
 
@@ -136,6 +167,7 @@ impl Store {
     ) -> Result<Vec<StoredEvent>, RelayError> {
         match self {
             Store::Sqlite(s) => s.events_after(tenant, after, limit).await,
+            Store::Postgres(s) => s.events_after(tenant, after, limit).await,
         }
     }
 
@@ -143,12 +175,14 @@ impl Store {
     pub async fn record_fetch(&self, token_id: i64, cursor: i64) -> Result<(), RelayError> {
         match self {
             Store::Sqlite(s) => s.record_fetch(token_id, cursor).await,
+            Store::Postgres(s) => s.record_fetch(token_id, cursor).await,
         }
     }
 
     pub async fn client_lag(&self) -> Result<Vec<ClientLag>, RelayError> {
         match self {
             Store::Sqlite(s) => s.client_lag().await,
+            Store::Postgres(s) => s.client_lag().await,
         }
     }
 
@@ -156,6 +190,7 @@ impl Store {
     pub async fn purge_received_before(&self, cutoff: DateTime<Utc>) -> Result<u64, RelayError> {
         match self {
             Store::Sqlite(s) => s.purge_received_before(&format_time(cutoff)).await,
+            Store::Postgres(s) => s.purge_received_before(&format_time(cutoff)).await,
         }
     }
 }

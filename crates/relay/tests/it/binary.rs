@@ -1,8 +1,5 @@
-use crate::support::{connect_body, sig};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_countersign-relay");
+use crate::support::{connect_body, on_both_backends, sig, Backend, ServeProcess, TestDb, BIN};
+use std::process::Command;
 
 fn relay_cli(args: &[&str]) -> std::process::Output {
     let out = Command::new(BIN).args(args).output().unwrap();
@@ -14,24 +11,16 @@ fn relay_cli(args: &[&str]) -> std::process::Output {
     out
 }
 
-/// Every byte of the database, WAL and shared-memory files included.
-fn database_bytes(dir: &std::path::Path) -> Vec<u8> {
-    let mut all = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        all.extend(std::fs::read(entry.unwrap().path()).unwrap());
-    }
-    all
-}
-
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-#[tokio::test]
-async fn token_create_prints_the_token_once_and_stores_it_hashed_and_serve_accepts_it() {
+async fn token_create_prints_the_token_once_and_stores_it_hashed_and_serve_accepts_it(
+    backend: Backend,
+) {
     countersign_sign::tls::install_crypto_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite:{}", dir.path().join("relay.db").display());
+    let test_db = TestDb::new(backend).await;
+    let db = test_db.cli_arg();
     relay_cli(&[
         "tenant",
         "create",
@@ -59,11 +48,10 @@ async fn token_create_prints_the_token_once_and_stores_it_hashed_and_serve_accep
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
     assert_eq!(stdout.matches(token.as_str()).count(), 1, "printed once");
-    assert!(!contains(&database_bytes(dir.path()), token.as_bytes()));
-    assert!(!contains(
-        &database_bytes(dir.path()),
-        &token.as_bytes()[8..]
-    ));
+    let stored = test_db.all_bytes().await;
+    assert!(contains(&stored, b"front desk"), "the dump sees the tokens");
+    assert!(!contains(&stored, token.as_bytes()));
+    assert!(!contains(&stored, &token.as_bytes()[8..]));
 
     // An unknown tenant is refused with a stable code.
     let out = Command::new(BIN)
@@ -85,22 +73,8 @@ async fn token_create_prints_the_token_once_and_stores_it_hashed_and_serve_accep
     assert_eq!(err["code"], "unknown_tenant");
 
     // The served relay knows the token and the secret.
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db])
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let url = BufReader::new(stderr)
-        .lines()
-        .map(|l| l.unwrap())
-        .find_map(|l| {
-            l.strip_prefix("countersign-relay listening on ")
-                .map(str::to_owned)
-        })
-        .expect("a listening line");
+    let mut relay = ServeProcess::start(&db);
+    let url = relay.url.clone();
     let client = reqwest::Client::new();
     let body = connect_body("envelope-completed", "E-1", "2025-06-01T10:00:00Z");
     let status = client
@@ -120,16 +94,14 @@ async fn token_create_prints_the_token_once_and_stores_it_hashed_and_serve_accep
         .json()
         .await
         .unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    relay.kill();
     assert_eq!(status.as_u16(), 200);
     assert_eq!(page["events"][0]["envelope_id"], "E-1");
 }
 
-#[test]
-fn tenant_create_twice_adds_a_second_secret() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite:{}", dir.path().join("relay.db").display());
+async fn tenant_create_twice_adds_a_second_secret_and_retire_secret_retires_one(backend: Backend) {
+    let test_db = TestDb::new(backend).await;
+    let db = test_db.cli_arg();
     let first = relay_cli(&[
         "tenant",
         "create",
@@ -163,4 +135,24 @@ fn tenant_create_twice_adds_a_second_secret() {
     assert!(String::from_utf8_lossy(&first.stdout).contains("created tenant acme"));
     assert!(String::from_utf8_lossy(&second.stdout).contains("added an HMAC secret"));
     assert!(String::from_utf8_lossy(&again.stdout).contains("already has this HMAC secret"));
+    let retire = |secret: &str| {
+        let out = relay_cli(&[
+            "tenant",
+            "retire-secret",
+            "--database",
+            &db,
+            "--tenant",
+            "acme",
+            "--docusign-hmac-secret",
+            secret,
+        ]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(retire("one").contains("retired an HMAC secret"));
+    assert!(retire("one").contains("no such active HMAC secret"));
 }
+
+on_both_backends!(
+    token_create_prints_the_token_once_and_stores_it_hashed_and_serve_accepts_it,
+    tenant_create_twice_adds_a_second_secret_and_retire_secret_retires_one,
+);

@@ -1,9 +1,8 @@
-use crate::support::{connect_body, start};
+use crate::support::{connect_body, on_both_backends, start, Backend};
 use std::time::{Duration, Instant};
 
-#[tokio::test]
-async fn a_missing_or_unknown_token_gets_401() {
-    let relay = start().await;
+async fn a_missing_or_unknown_token_gets_401(backend: Backend) {
+    let relay = start(backend).await;
     relay.add_tenant("acme", "s3cret").await;
     let real = relay.token("acme", "desk").await;
     let resp = relay
@@ -24,9 +23,8 @@ async fn a_missing_or_unknown_token_gets_401() {
     relay.stop().await;
 }
 
-#[tokio::test]
-async fn another_tenants_token_sees_nothing_of_this_tenant() {
-    let relay = start().await;
+async fn another_tenants_token_sees_nothing_of_this_tenant(backend: Backend) {
+    let relay = start(backend).await;
     relay.add_tenant("acme", "acme-secret").await;
     relay.add_tenant("globex", "globex-secret").await;
     let acme = relay.token("acme", "desk").await;
@@ -54,9 +52,8 @@ async fn another_tenants_token_sees_nothing_of_this_tenant() {
     relay.stop().await;
 }
 
-#[tokio::test]
-async fn cursor_paging_returns_every_event_once_in_order() {
-    let relay = start().await;
+async fn cursor_paging_returns_every_event_once_in_order(backend: Backend) {
+    let relay = start(backend).await;
     relay.add_tenant("acme", "s3cret").await;
     relay.add_tenant("other", "o").await;
     let token = relay.token("acme", "desk").await;
@@ -99,9 +96,8 @@ async fn cursor_paging_returns_every_event_once_in_order() {
     relay.stop().await;
 }
 
-#[tokio::test]
-async fn a_long_poll_returns_as_soon_as_an_event_arrives() {
-    let relay = start().await;
+async fn a_long_poll_returns_as_soon_as_an_event_arrives(backend: Backend) {
+    let relay = start(backend).await;
     relay.add_tenant("acme", "s3cret").await;
     let token = relay.token("acme", "desk").await;
     let started = Instant::now();
@@ -128,9 +124,8 @@ async fn a_long_poll_returns_as_soon_as_an_event_arrives() {
     relay.stop().await;
 }
 
-#[tokio::test]
-async fn a_long_poll_with_nothing_new_times_out_empty() {
-    let relay = start().await;
+async fn a_long_poll_with_nothing_new_times_out_empty(backend: Backend) {
+    let relay = start(backend).await;
     relay.add_tenant("acme", "s3cret").await;
     relay.add_tenant("other", "o").await;
     let token = relay.token("acme", "desk").await;
@@ -155,3 +150,11 @@ async fn a_long_poll_with_nothing_new_times_out_empty() {
     assert_eq!(page["next_cursor"], 0);
     relay.stop().await;
 }
+
+on_both_backends!(
+    a_missing_or_unknown_token_gets_401,
+    another_tenants_token_sees_nothing_of_this_tenant,
+    cursor_paging_returns_every_event_once_in_order,
+    a_long_poll_returns_as_soon_as_an_event_arrives,
+    a_long_poll_with_nothing_new_times_out_empty,
+);

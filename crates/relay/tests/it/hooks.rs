@@ -1,8 +1,7 @@
-use crate::support::{connect_body, sig, start};
+use crate::support::{connect_body, on_both_backends, sig, start, Backend};
 
-#[tokio::test]
-async fn a_genuine_event_is_stored_and_delivered() {
-    let relay = start().await;
+async fn a_genuine_event_is_stored_and_delivered(backend: Backend) {
+    let relay = start(backend).await;
     relay.add_tenant("acme", "s3cret").await;
     let token = relay.token("acme", "desk-1").await;
     let body = connect_body("envelope-completed", "E-1", "2025-06-01T10:00:00.000Z");
@@ -27,9 +26,8 @@ async fn a_genuine_event_is_stored_and_delivered() {
     relay.stop().await;
 }
 
-#[tokio::test]
-async fn a_forged_signature_gets_401_and_nothing_is_stored() {
-    let relay = start().await;
+async fn a_forged_signature_gets_401_and_nothing_is_stored(backend: Backend) {
+    let relay = start(backend).await;
     relay.add_tenant("acme", "s3cret").await;
     let body = connect_body("envelope-completed", "E-1", "2025-06-01T10:00:00Z");
     let (status, reply) = relay.post_hook("acme", &body, &[sig("wrong", &body)]).await;
@@ -50,9 +48,8 @@ async fn a_forged_signature_gets_401_and_nothing_is_stored() {
     relay.stop().await;
 }
 
-#[tokio::test]
-async fn an_unsigned_event_gets_401() {
-    let relay = start().await;
+async fn an_unsigned_event_gets_401(backend: Backend) {
+    let relay = start(backend).await;
     relay.add_tenant("acme", "s3cret").await;
     let body = connect_body("envelope-completed", "E-1", "2025-06-01T10:00:00Z");
     let (status, reply) = relay.post_hook("acme", &body, &[]).await;
@@ -62,9 +59,8 @@ async fn an_unsigned_event_gets_401() {
     relay.stop().await;
 }
 
-#[tokio::test]
-async fn an_unknown_tenant_gets_401() {
-    let relay = start().await;
+async fn an_unknown_tenant_gets_401(backend: Backend) {
+    let relay = start(backend).await;
     relay.add_tenant("acme", "s3cret").await;
     let body = connect_body("envelope-completed", "E-1", "2025-06-01T10:00:00Z");
     let (status, reply) = relay.post_signed("nobody", "s3cret", &body).await;
@@ -74,9 +70,8 @@ async fn an_unknown_tenant_gets_401() {
     relay.stop().await;
 }
 
-#[tokio::test]
-async fn rotation_accepts_old_and_new_secret_until_the_old_is_retired() {
-    let relay = start().await;
+async fn rotation_accepts_old_and_new_secret_until_the_old_is_retired(backend: Backend) {
+    let relay = start(backend).await;
     relay.add_tenant("acme", "old").await;
     relay.add_tenant("acme", "new").await;
     let a = connect_body("envelope-sent", "E-1", "2025-06-01T10:00:00Z");
@@ -103,9 +98,8 @@ async fn rotation_accepts_old_and_new_secret_until_the_old_is_retired() {
     relay.stop().await;
 }
 
-#[tokio::test]
-async fn a_duplicate_gets_200_and_is_delivered_once() {
-    let relay = start().await;
+async fn a_duplicate_gets_200_and_is_delivered_once(backend: Backend) {
+    let relay = start(backend).await;
     relay.add_tenant("acme", "s3cret").await;
     let token = relay.token("acme", "desk").await;
     let body = connect_body("envelope-completed", "E-1", "2025-06-01T10:00:00Z");
@@ -128,9 +122,8 @@ async fn a_duplicate_gets_200_and_is_delivered_once() {
     relay.stop().await;
 }
 
-#[tokio::test]
-async fn an_oversized_body_gets_413() {
-    let relay = start().await;
+async fn an_oversized_body_gets_413(backend: Backend) {
+    let relay = start(backend).await;
     relay.add_tenant("acme", "s3cret").await;
     let padding = "x".repeat(1024 * 1024);
     let body = format!(
@@ -143,9 +136,8 @@ async fn an_oversized_body_gets_413() {
     relay.stop().await;
 }
 
-#[tokio::test]
-async fn a_malformed_event_gets_400() {
-    let relay = start().await;
+async fn a_malformed_event_gets_400(backend: Backend) {
+    let relay = start(backend).await;
     relay.add_tenant("acme", "s3cret").await;
     for body in [
         "not json",
@@ -161,3 +153,14 @@ async fn a_malformed_event_gets_400() {
     assert_eq!(relay.stored_count("acme").await, 0);
     relay.stop().await;
 }
+
+on_both_backends!(
+    a_genuine_event_is_stored_and_delivered,
+    a_forged_signature_gets_401_and_nothing_is_stored,
+    an_unsigned_event_gets_401,
+    an_unknown_tenant_gets_401,
+    rotation_accepts_old_and_new_secret_until_the_old_is_retired,
+    a_duplicate_gets_200_and_is_delivered_once,
+    an_oversized_body_gets_413,
+    a_malformed_event_gets_400,
+);

@@ -1,8 +1,7 @@
-use crate::support::{connect_body, sig, start};
+use crate::support::{connect_body, on_both_backends, sig, start, Backend};
 
-#[tokio::test]
-async fn metrics_count_received_rejected_duplicates_delivered_and_lag() {
-    let relay = start().await;
+async fn metrics_count_received_rejected_duplicates_delivered_and_lag(backend: Backend) {
+    let relay = start(backend).await;
     relay.add_tenant("acme", "s3cret").await;
     let token = relay.token("acme", "desk-1").await;
     let a = connect_body("envelope-sent", "E-1", "2025-06-01T10:00:00Z");
@@ -51,9 +50,8 @@ async fn metrics_count_received_rejected_duplicates_delivered_and_lag() {
     relay.stop().await;
 }
 
-#[tokio::test]
-async fn healthz_answers_ok() {
-    let relay = start().await;
+async fn healthz_answers_ok(backend: Backend) {
+    let relay = start(backend).await;
     let resp = relay
         .client
         .get(format!("{}/healthz", relay.url))
@@ -65,3 +63,8 @@ async fn healthz_answers_ok() {
     assert_eq!(body["status"], "ok");
     relay.stop().await;
 }
+
+on_both_backends!(
+    metrics_count_received_rejected_duplicates_delivered_and_lag,
+    healthz_answers_ok,
+);

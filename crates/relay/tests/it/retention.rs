@@ -1,9 +1,8 @@
-use crate::support::{connect_body, start_with};
+use crate::support::{connect_body, on_both_backends, start_with, Backend};
 use std::time::{Duration, Instant};
 
-#[tokio::test]
-async fn the_purge_removes_events_older_than_the_retention_and_keeps_the_rest() {
-    let relay = start_with(|c| {
+async fn the_purge_removes_events_older_than_the_retention_and_keeps_the_rest(backend: Backend) {
+    let relay = start_with(backend, |c| {
         *c = c.clone().with_retention_days(30);
         c.purge_interval = Duration::from_millis(100);
     })
@@ -15,18 +14,10 @@ async fn the_purge_removes_events_older_than_the_retention_and_keeps_the_rest() 
     assert_eq!(relay.post_signed("acme", "s3cret", &old).await.0, 200);
     assert_eq!(relay.post_signed("acme", "s3cret", &new).await.0, 200);
 
-    // Age one event to 31 days, through a separate connection to the same file.
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", relay.db_path.display()))
-        .await
-        .unwrap();
+    // Age one event to 31 days, through a separate connection to the same database.
     let aged = (chrono::Utc::now() - chrono::Duration::days(31))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    sqlx::query("UPDATE events SET received_at = ? WHERE envelope_id = 'E-OLD'")
-        .bind(&aged)
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    relay.db.set_received_at("E-OLD", &aged).await;
 
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
@@ -58,3 +49,5 @@ async fn the_purge_removes_events_older_than_the_retention_and_keeps_the_rest() 
     );
     relay.stop().await;
 }
+
+on_both_backends!(the_purge_removes_events_older_than_the_retention_and_keeps_the_rest,);

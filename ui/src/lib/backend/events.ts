@@ -2,3 +2,4 @@
 export const DOCUMENTS_CHANGED = "documents://changed";
 export const DOCUMENTS_PROGRESS = "documents://progress";
 export const SCAN_PROGRESS = "scan://progress";
+export const SYNC_STATUS = "sync://status";

@@ -33,6 +33,8 @@ import type { TimelineEntry } from "../generated/TimelineEntry";
 import type { CorrectionView } from "../generated/CorrectionView";
 import type { TypeChoice } from "../generated/TypeChoice";
 import type { Outbox } from "../generated/Outbox";
+import type { SyncStatus } from "../generated/SyncStatus";
+import type { RelaySettings } from "../generated/RelaySettings";
 import type { EnvelopeInfo } from "../generated/EnvelopeInfo";
 import type { Evidence } from "../generated/Evidence";
 import type { SigningLink } from "../generated/SigningLink";
@@ -43,6 +45,8 @@ export type {
   EnvelopeInfo,
   Evidence,
   Outbox,
+  SyncStatus,
+  RelaySettings,
   ProviderSettings,
   SecretSource,
   SigningLink,
@@ -150,6 +154,15 @@ export interface Backend {
   /** Stores the provider token in the OS keychain. */
   setProviderToken(token: string): Promise<ProviderSettings>;
   forgetProviderToken(): Promise<ProviderSettings>;
+  /** The status loop: online or not, the relay it pulls from, how far behind it is. */
+  syncStatus(): Promise<SyncStatus>;
+  /** The relay: configured URL (or the app's own) and where its workstation token comes from. */
+  relaySettings(): Promise<RelaySettings>;
+  /** Stores the relay workstation token in the OS keychain. */
+  setRelayToken(token: string): Promise<RelaySettings>;
+  forgetRelayToken(): Promise<RelaySettings>;
+  /** Calls `handler` whenever the status loop's state changes. */
+  onSyncStatus(handler: (status: SyncStatus) => void): Promise<() => void>;
   /** Calls `handler` whenever documents change (here, in the CLI, or in a background job). */
   onDocumentsChanged(handler: (batch: ChangeBatch) => void): Promise<() => void>;
   /** Calls `handler` with every document being processed and its pages done, whenever that changes. */

@@ -27,9 +27,11 @@ import type {
   Outbox,
   EnvelopeInfo,
   ProviderSettings,
+  SyncStatus,
+  RelaySettings,
 } from "./index";
 import { BackendError } from "./index";
-import { DOCUMENTS_CHANGED, DOCUMENTS_PROGRESS, SCAN_PROGRESS } from "./events";
+import { DOCUMENTS_CHANGED, DOCUMENTS_PROGRESS, SCAN_PROGRESS, SYNC_STATUS } from "./events";
 
 function isApiError(e: unknown): e is ApiError {
   return typeof e === "object" && e !== null && "code" in e && "message" in e;
@@ -116,6 +118,13 @@ export const tauriBackend: Backend = {
   providerSettings: () => call<ProviderSettings>("provider_settings"),
   setProviderToken: (token: string) => call<ProviderSettings>("set_provider_token", { token }),
   forgetProviderToken: () => call<ProviderSettings>("forget_provider_token"),
+  syncStatus: () => call<SyncStatus>("sync_status"),
+  relaySettings: () => call<RelaySettings>("relay_settings"),
+  setRelayToken: (token: string) => call<RelaySettings>("set_relay_token", { token }),
+  forgetRelayToken: () => call<RelaySettings>("forget_relay_token"),
+  async onSyncStatus(handler: (status: SyncStatus) => void) {
+    return listen<SyncStatus>(SYNC_STATUS, (event) => handler(event.payload));
+  },
   async onDocumentsChanged(handler: (batch: ChangeBatch) => void) {
     return listen<ChangeBatch>(DOCUMENTS_CHANGED, (event) => handler(event.payload));
   },
