@@ -39,9 +39,42 @@ pub fn run() {
         Err(e) => fail_to_start(&e.message),
     };
     let _log = countersign_workflow::logging::init(&data_dir, "countersign-desktop", "info");
-    let workspace = match tauri::async_runtime::block_on(Workspace::open(&data_dir)) {
+    let mut workspace = match tauri::async_runtime::block_on(Workspace::open(&data_dir)) {
         Ok(ws) => ws,
         Err(e) => fail_to_start(&format!("{} ({})", e.message, e.code.as_str())),
+    };
+    // The embedded default needs no account anywhere: the local sandbox provider runs inside the
+    // app (unless a provider is configured), on its default address or, when that is taken,
+    // another free one on loopback (the provider URL follows it).
+    let sandbox_listener = if workspace.config().provider_kind
+        == countersign_workflow::config::ProviderKind::Sandbox
+        && workspace.config().provider_base_url.is_none()
+    {
+        let listener = tauri::async_runtime::block_on(async {
+            match tokio::net::TcpListener::bind(countersign_sandbox::DEFAULT_LISTEN).await {
+                Ok(l) => Ok(l),
+                Err(e) => {
+                    tracing::info!(addr = countersign_sandbox::DEFAULT_LISTEN, error = %e, "the sandbox's port is taken; using another");
+                    tokio::net::TcpListener::bind("127.0.0.1:0").await
+                }
+            }
+        });
+        match listener {
+            Ok(l) => {
+                if let Ok(addr) = l.local_addr() {
+                    if addr.to_string() != countersign_sandbox::DEFAULT_LISTEN {
+                        workspace.use_embedded_provider_at(format!("http://{addr}"));
+                    }
+                }
+                Some(l)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the embedded sandbox provider cannot listen");
+                None
+            }
+        }
+    } else {
+        None
     };
     tracing::info!(data_dir = %data_dir.display(), "starting");
     let cancel = Cancel::new();
@@ -131,10 +164,9 @@ pub fn run() {
         .setup({
             let cancel = cancel.clone();
             let mut local_relay = local_relay;
+            let mut sandbox_listener = sandbox_listener;
             move |app| {
                 let ws = app.state::<AppState>().workspace.clone();
-                // The embedded default needs no account anywhere: the local sandbox provider
-                // runs inside the app (unless one is configured, or already listening).
                 let webhooks: Vec<_> = local_relay
                     .iter()
                     .map(|r| countersign_sandbox::WebhookTarget {
@@ -142,10 +174,9 @@ pub fn run() {
                         secret: r.hmac_secret.clone(),
                     })
                     .collect();
-                if ws.config().provider_kind == countersign_workflow::config::ProviderKind::Sandbox
-                    && ws.config().provider_base_url.is_none()
-                {
+                if let Some(listener) = sandbox_listener.take() {
                     tauri::async_runtime::spawn(run_embedded_sandbox(
+                        listener,
                         ws.data_dir().join("sandbox"),
                         webhooks,
                         cancel.clone(),
@@ -210,20 +241,18 @@ pub fn run() {
     });
 }
 
-/// The local sandbox provider on its default address, its envelopes kept in the data dir.
+/// The local sandbox provider on `listener`, its envelopes kept in the data dir, its webhooks
+/// going to `webhooks` (the app's own relay).
 async fn run_embedded_sandbox(
+    listener: tokio::net::TcpListener,
     dir: PathBuf,
     webhooks: Vec<countersign_sandbox::WebhookTarget>,
     cancel: Cancel,
 ) {
-    let addr = countersign_sandbox::DEFAULT_LISTEN;
-    let listener = match tokio::net::TcpListener::bind(addr).await {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::info!(%addr, error = %e, "not starting the embedded sandbox provider (is one running already?)");
-            return;
-        }
-    };
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let config = countersign_sandbox::Config {
         data: countersign_sandbox::DataLocation::Dir(dir),
         webhooks,

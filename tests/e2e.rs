@@ -1008,59 +1008,90 @@ async fn sign_on_sandbox(base_url: &str, envelope: &str, recipient: u32) {
     assert!(answer.contains(" 303 "), "{answer}");
 }
 
+/// The one-machine demo, as the README tells a new user to try it, in the real window on the
+/// app's embedded defaults (no provider and no relay configured: the app runs the sandbox provider
+/// and a relay on loopback and wires the sandbox's webhooks to it): import the bundled samples,
+/// review and approve the invoice, send it, sign it on the sandbox's page, and watch it reach
+/// `completed` by itself — the webhook goes sandbox → relay → the app's status loop, no Refresh.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn send_an_approved_document_for_signature_and_see_it_completed_with_its_evidence() {
+async fn the_demo_import_a_sample_approve_send_sign_and_see_it_complete_by_itself() {
     let _window = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
     let shots = shots_dir();
     let tmp = tempfile::tempdir().unwrap();
     let data_dir = tmp.path().join("data");
-    let sandbox = countersign_sandbox::start(Default::default(), "127.0.0.1:0")
+
+    let driver = start_driver(&data_dir, &shots.join("tauri-driver-sign.log"));
+    let client = connect(&driver, &data_dir).await;
+    // Online: the app's status loop reaches its own relay.
+    eventually(
+        &client,
+        "the relay online",
+        Duration::from_secs(20),
+        || async {
+            let pill = client
+                .find(Locator::Css("[data-testid=connection]"))
+                .await
+                .ok()?;
+            (pill.attr("data-kind").await.ok()?? == "online").then_some(())
+        },
+    )
+    .await;
+    // The empty queue offers the samples.
+    std::fs::write(
+        shots.join("demo-first-run.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    client
+        .find(Locator::Css("[data-testid=import-samples]"))
+        .await
+        .unwrap()
+        .click()
         .await
         .unwrap();
-    let base_url = PathBuf::from(&sandbox.base_url);
-
-    // An approved invoice (the route's signers are fixed in the default policy).
+    eventually(
+        &client,
+        "the sample invoice in review",
+        Duration::from_secs(90),
+        || async {
+            if let Some(error) = text_of(&client, ".toast.error").await {
+                panic!("importing the samples failed: {error}");
+            }
+            (row_status(&client, "invoice-scan.png").await? == "needs_review").then_some(())
+        },
+    )
+    .await;
     let ws = countersign_workflow::Workspace::open(&data_dir)
         .await
         .unwrap();
-    let corpus = corpus();
-    let id = countersign_workflow::ingest_path(
-        &ws,
-        &corpus.join("ocr/tesseract-test/phototest.tif"),
-        Source::Upload,
-        "e2e-test",
-    )
-    .await
-    .unwrap()
-    .record
-    .document_id;
-    run_jobs(&ws).await;
-    use countersign_workflow::review::{self, ReviewChange, ReviewDecision};
-    let invoice = ReviewChange::SetType {
-        document_type: "invoice".into(),
-    };
-    review::change_document(&ws, id, None, invoice, "e2e")
+    let id = countersign_workflow::list(&ws, None)
         .await
-        .unwrap();
-    review::decide_document(&ws, id, None, ReviewDecision::Approve, "e2e")
-        .await
-        .unwrap();
-
-    let driver = start_driver_with(
-        &data_dir,
-        &shots.join("tauri-driver-sign.log"),
-        &[("COUNTERSIGN_PROVIDER_BASE_URL", &base_url)],
-    );
-    let client = connect(&driver, &data_dir).await;
+        .unwrap()
+        .into_iter()
+        .find(|r| r.file_name == "invoice-scan.png")
+        .expect("the sample invoice is stored")
+        .document_id;
     let row = format!("[data-document-id='{id}']");
-    let open = eventually(
+    client
+        .find(Locator::Css(&row))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let approve = eventually(
         &client,
-        "the approved document",
-        Duration::from_secs(30),
-        || async { client.find(Locator::Css(&row)).await.ok() },
+        "the approve button",
+        Duration::from_secs(20),
+        || async {
+            client
+                .find(Locator::Css("[data-testid=approve-button]"))
+                .await
+                .ok()
+        },
     )
     .await;
-    open.click().await.unwrap();
+    approve.click().await.unwrap();
 
     // The send step: Send for signature; the outbox sends it in the background.
     let send = eventually(
@@ -1117,33 +1148,37 @@ async fn send_an_approved_document_for_signature_and_see_it_completed_with_its_e
     )
     .unwrap();
 
-    // Both signers sign on the provider's page; Refresh status brings back completion and the
-    // evidence.
-    sign_on_sandbox(&sandbox.base_url, envelope.as_str(), 1).await;
-    sign_on_sandbox(&sandbox.base_url, envelope.as_str(), 2).await;
-    let refresh = client
-        .find(Locator::Css("[data-testid=refresh-envelope]"))
-        .await
-        .unwrap();
-    client
-        .execute(
-            "arguments[0].scrollIntoView({block: 'center'})",
-            vec![serde_json::to_value(&refresh).unwrap()],
-        )
-        .await
-        .unwrap();
-    if refresh.click().await.is_err() {
-        client
-            .execute(
-                "document.querySelector('[data-testid=refresh-envelope]').click()",
-                vec![],
-            )
-            .await
-            .unwrap();
+    // Both signers sign on the sandbox's page, at the links the envelope panel shows. Nobody
+    // presses Refresh: the sandbox's webhooks reach the app through its relay, and the panel
+    // shows completion and the evidence.
+    let links = eventually(
+        &client,
+        "the signing links",
+        Duration::from_secs(20),
+        || async {
+            let mut urls = Vec::new();
+            for e in client
+                .find_all(Locator::Css("[data-testid=signing-url]"))
+                .await
+                .ok()?
+            {
+                urls.push(e.attr("data-url").await.ok()??);
+            }
+            (urls.len() == 2).then_some(urls)
+        },
+    )
+    .await;
+    for (i, url) in links.iter().enumerate() {
+        let base = url.split("/sign/").next().unwrap();
+        assert!(
+            url.ends_with(&format!("/sign/{}/{}", envelope.as_str(), i + 1)),
+            "{url}"
+        );
+        sign_on_sandbox(base, envelope.as_str(), i as u32 + 1).await;
     }
     eventually(
         &client,
-        "completion with its evidence",
+        "completion with its evidence, by itself",
         Duration::from_secs(30),
         || async {
             let panel = client
@@ -1167,6 +1202,26 @@ async fn send_an_approved_document_for_signature_and_see_it_completed_with_its_e
     client.close().await.unwrap();
     drop(driver);
 
+    // The status came by webhook (a relay receipt), not by a poll.
+    let receipts = countersign_workflow::sync::receipts(&ws, id).await.unwrap();
+    let seen: Vec<_> = receipts
+        .iter()
+        .map(|r| {
+            (
+                r.source.clone(),
+                r.event.clone(),
+                r.provider_status.clone(),
+                r.outcome.clone(),
+            )
+        })
+        .collect();
+    assert!(
+        seen.iter()
+            .any(|(source, _, status, outcome)| source == "relay"
+                && status.as_deref() == Some("completed")
+                && outcome == "applied"),
+        "{seen:?}"
+    );
     let evidence = countersign_workflow::send::evidence(&ws, id).await.unwrap();
     assert_eq!(evidence.len(), 2, "{evidence:?}");
     let (pdf, signed) = countersign_workflow::export::document_pdf(&ws, id)
@@ -1178,7 +1233,6 @@ async fn send_an_approved_document_for_signature_and_see_it_completed_with_its_e
         "the signed PDF carries the stamps"
     );
     ws.close().await;
-    sandbox.stop().await.unwrap();
 }
 
 /// A US Letter page at 300 dpi set in 5.8 pt Times: about 1,500 words, the dense page of the

@@ -850,6 +850,15 @@ pub async fn put_evidence(
     .bind(time::fmt(&time::now()))
     .execute(&mut *conn)
     .await?;
+    if res.rows_affected() == 1 {
+        // The version changed (it has evidence now): whoever shows it reads it again.
+        sqlx::query("UPDATE versions SET updated_at = ? WHERE document_id = ? AND version = ?")
+            .bind(time::fmt(&time::now()))
+            .bind(id.to_string())
+            .bind(version as i64)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(res.rows_affected() == 1)
 }
 

@@ -91,6 +91,12 @@ impl Workspace {
         &self.store
     }
 
+    /// The app's own sandbox provider listens at `base_url` (its default address was taken):
+    /// the provider is there. Call before the workspace is cloned.
+    pub fn use_embedded_provider_at(&mut self, base_url: String) {
+        self.config.provider_base_url = Some(base_url);
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }
