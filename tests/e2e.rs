@@ -1036,6 +1036,32 @@ async fn the_demo_import_a_sample_approve_send_sign_and_see_it_complete_by_itsel
         },
     )
     .await;
+    // Settings say no relay needs setting up (the app runs its own).
+    client
+        .find(Locator::Css("[data-testid=settings-button]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        &client,
+        "the relay settings",
+        Duration::from_secs(10),
+        || async {
+            client
+                .find(Locator::Css("[data-testid=relay-local]"))
+                .await
+                .ok()
+        },
+    )
+    .await;
+    std::fs::write(
+        shots.join("demo-settings.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    press(&client, &fantoccini::key::Key::Escape.to_string()).await;
     // The empty queue offers the samples.
     std::fs::write(
         shots.join("demo-first-run.png"),
