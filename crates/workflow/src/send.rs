@@ -166,8 +166,7 @@ pub async fn provider(ws: &Workspace) -> Result<Arc<dyn Provider>, Error> {
             settings.calls_per_hour = 3_600_000;
             settings.burst = 10_000;
         }
-        countersign_sign::docusign::DocuSign::new(settings)
-        .map_err(|e| {
+        countersign_sign::docusign::DocuSign::new(settings).map_err(|e| {
             Error::new(
                 ErrorCode::InvalidConfig,
                 format!("the signature provider settings are unusable: {e}"),
