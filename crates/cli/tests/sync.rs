@@ -9,6 +9,33 @@ use tokio_util::sync::CancellationToken;
 
 const SECRET: &str = "connect-secret-of-the-cli-test";
 
+/// The relay in-process on a free port, one tenant (`default`, the Connect secret) and a
+/// workstation token.
+async fn start_relay(
+    dir: &std::path::Path,
+) -> (
+    String,
+    String,
+    CancellationToken,
+    tokio::task::JoinHandle<Result<(), countersign_relay::RelayError>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stop = CancellationToken::new();
+    let relay = countersign_relay::start(
+        countersign_relay::Config::new(countersign_relay::DatabaseUrl::Sqlite(
+            dir.join("relay.db"),
+        )),
+        listener,
+        &countersign_relay::TenantId::parse("default").unwrap(),
+        SECRET,
+        "cli",
+        stop.clone(),
+    )
+    .await
+    .unwrap();
+    (relay.url, relay.token, stop, relay.task)
+}
+
 /// POSTs the sandbox signing page's "Sign" form for one recipient.
 async fn sign_on_sandbox(base_url: &str, envelope: &str, recipient: u32) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -38,24 +65,7 @@ async fn run(env: &Env, vars: &[(&str, &str)], args: &[&str]) -> std::process::O
 async fn sync_once_pulls_the_relay_and_a_signed_document_completes() {
     countersign_sign::tls::install_crypto_provider();
     let tmp = tempfile::tempdir().unwrap();
-    let db = countersign_relay::DatabaseUrl::Sqlite(tmp.path().join("relay.db"));
-    let store = countersign_relay::Store::open(&db).await.unwrap();
-    let tenant = countersign_relay::TenantId::parse("default").unwrap();
-    countersign_relay::tenants::add_secret(&store, &tenant, SECRET)
-        .await
-        .unwrap();
-    let token = countersign_relay::tokens::create_token(&store, &tenant, "cli")
-        .await
-        .unwrap();
-    store.close().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let relay_url = format!("http://{}", listener.local_addr().unwrap());
-    let stop = CancellationToken::new();
-    let relay = tokio::spawn(countersign_relay::run(
-        countersign_relay::Config::new(db),
-        listener,
-        stop.clone(),
-    ));
+    let (relay_url, token, stop, relay) = start_relay(tmp.path()).await;
     let sandbox = countersign_sandbox::start(
         countersign_sandbox::Config {
             webhooks: vec![countersign_sandbox::WebhookTarget {
@@ -187,24 +197,7 @@ async fn sync_killed_with_sigkill_while_applying_loses_and_doubles_nothing() {
     use std::process::Stdio;
     countersign_sign::tls::install_crypto_provider();
     let tmp = tempfile::tempdir().unwrap();
-    let db = countersign_relay::DatabaseUrl::Sqlite(tmp.path().join("relay.db"));
-    let store = countersign_relay::Store::open(&db).await.unwrap();
-    let tenant = countersign_relay::TenantId::parse("default").unwrap();
-    countersign_relay::tenants::add_secret(&store, &tenant, SECRET)
-        .await
-        .unwrap();
-    let token = countersign_relay::tokens::create_token(&store, &tenant, "cli")
-        .await
-        .unwrap();
-    store.close().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let relay_url = format!("http://{}", listener.local_addr().unwrap());
-    let stop = CancellationToken::new();
-    let relay = tokio::spawn(countersign_relay::run(
-        countersign_relay::Config::new(db),
-        listener,
-        stop.clone(),
-    ));
+    let (relay_url, token, stop, relay) = start_relay(tmp.path()).await;
 
     // 400 documents out for signature (one read and approved, cloned at the store level with an
     // envelope each: all the status loop looks at).

@@ -131,3 +131,37 @@ pub async fn run(
     served?;
     Ok(())
 }
+
+/// A relay running in this process with one tenant: what the desktop app runs for itself when no
+/// relay is configured, and what tests and benchmarks start.
+pub struct Started {
+    /// `http://ADDR` of the listener.
+    pub url: String,
+    /// A workstation token of the tenant (shown only here).
+    pub token: String,
+    /// Ends after `shutdown` fired and the database is closed.
+    pub task: tokio::task::JoinHandle<Result<(), RelayError>>,
+}
+
+/// Opens the database, gives `tenant` the Connect HMAC `secret` (creating it if needed), makes a
+/// workstation token named `token_name`, and serves on `listener` until `shutdown`.
+pub async fn start(
+    config: Config,
+    listener: TcpListener,
+    tenant: &TenantId,
+    secret: &str,
+    token_name: &str,
+    shutdown: CancellationToken,
+) -> Result<Started, RelayError> {
+    let store = Store::open(&config.database).await?;
+    let token = async {
+        tenants::add_secret(&store, tenant, secret).await?;
+        tokens::create_token(&store, tenant, token_name).await
+    }
+    .await;
+    store.close().await;
+    let token = token?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let task = tokio::spawn(run(config, listener, shutdown));
+    Ok(Started { url, token, task })
+}

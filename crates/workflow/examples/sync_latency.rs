@@ -30,23 +30,19 @@ async fn main() {
     countersign_sign::tls::install_crypto_provider();
     let tmp = tempfile::tempdir().unwrap();
     let db = countersign_relay::DatabaseUrl::Sqlite(tmp.path().join("relay.db"));
-    let store = countersign_relay::Store::open(&db).await.unwrap();
-    let tenant = countersign_relay::TenantId::parse("default").unwrap();
-    countersign_relay::tenants::add_secret(&store, &tenant, SECRET)
-        .await
-        .unwrap();
-    let token = countersign_relay::tokens::create_token(&store, &tenant, "bench")
-        .await
-        .unwrap();
-    store.close().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let relay_url = format!("http://{}", listener.local_addr().unwrap());
     let stop = CancellationToken::new();
-    let relay = tokio::spawn(countersign_relay::run(
+    let relay = countersign_relay::start(
         countersign_relay::Config::new(db),
         listener,
+        &countersign_relay::TenantId::parse("default").unwrap(),
+        SECRET,
+        "bench",
         stop.clone(),
-    ));
+    )
+    .await
+    .unwrap();
+    let (relay_url, token) = (relay.url, relay.token);
 
     let data = tmp.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
@@ -124,7 +120,7 @@ async fn main() {
     }
     stop.cancel();
     status_loop.await.unwrap();
-    relay.await.unwrap().unwrap();
+    relay.task.await.unwrap().unwrap();
     ws.close().await;
     ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];

@@ -882,16 +882,6 @@ pub async fn start_local_relay(
     let tenant =
         countersign_relay::TenantId::parse(&tenant_id).map_err(|e| failed("tenant", &e))?;
     let secret = random_secret();
-    let store = countersign_relay::Store::open(&db)
-        .await
-        .map_err(|e| failed("database", &e))?;
-    countersign_relay::tenants::add_secret(&store, &tenant, &secret)
-        .await
-        .map_err(|e| failed("tenant", &e))?;
-    let token = countersign_relay::tokens::create_token(&store, &tenant, "this app")
-        .await
-        .map_err(|e| failed("token", &e))?;
-    store.close().await;
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -901,13 +891,23 @@ pub async fn start_local_relay(
                 .map_err(|e| failed("listening", &e))?
         }
     };
-    let addr = listener.local_addr().map_err(|e| failed("listening", &e))?;
-    let url = format!("http://{addr}");
+    let started = countersign_relay::start(
+        countersign_relay::Config::new(db),
+        listener,
+        &tenant,
+        &secret,
+        "this app",
+        cancel,
+    )
+    .await
+    .map_err(|e| failed("starting", &e))?;
+    let (url, token) = (started.url, started.token);
+    let relay_task = started.task;
     let task = tokio::spawn(async move {
-        if let Err(e) =
-            countersign_relay::run(countersign_relay::Config::new(db), listener, cancel).await
-        {
-            tracing::error!(error = %e, "the local relay stopped");
+        match relay_task.await {
+            Ok(Err(e)) => tracing::error!(error = %e, "the local relay stopped"),
+            Err(e) => tracing::error!(error = %e, "the local relay stopped"),
+            Ok(Ok(())) => {}
         }
     });
     // A new relay: its stream starts over.

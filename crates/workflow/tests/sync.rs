@@ -45,7 +45,7 @@ struct Rig {
     sandbox: countersign_sandbox::Running,
     relay_url: String,
     relay_cancel: CancellationToken,
-    relay_task: tokio::task::JoinHandle<()>,
+    relay_task: tokio::task::JoinHandle<Result<(), countersign_relay::RelayError>>,
     link: RelayLink,
     /// Creates envelopes and voids them, as another sender would.
     provider: DocuSign,
@@ -59,26 +59,19 @@ impl Rig {
         let tmp = tempfile::tempdir().unwrap();
         // The relay: a tenant with the Connect secret, and a workstation token.
         let db = countersign_relay::DatabaseUrl::Sqlite(tmp.path().join("relay.db"));
-        let store = countersign_relay::Store::open(&db).await.unwrap();
-        let tenant = countersign_relay::TenantId::parse(TENANT).unwrap();
-        countersign_relay::tenants::add_secret(&store, &tenant, SECRET)
-            .await
-            .unwrap();
-        let token = countersign_relay::tokens::create_token(&store, &tenant, "desktop")
-            .await
-            .unwrap();
-        store.close().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let relay_url = format!("http://{}", listener.local_addr().unwrap());
         let relay_cancel = CancellationToken::new();
-        let relay_task = tokio::spawn({
-            let cancel = relay_cancel.clone();
-            async move {
-                countersign_relay::run(countersign_relay::Config::new(db), listener, cancel)
-                    .await
-                    .unwrap()
-            }
-        });
+        let relay = countersign_relay::start(
+            countersign_relay::Config::new(db),
+            listener,
+            &countersign_relay::TenantId::parse(TENANT).unwrap(),
+            SECRET,
+            "desktop",
+            relay_cancel.clone(),
+        )
+        .await
+        .unwrap();
+        let (relay_url, token, relay_task) = (relay.url, relay.token, relay.task);
         // The provider, posting Connect webhooks to the relay.
         let sandbox = countersign_sandbox::start(
             countersign_sandbox::Config {
@@ -411,7 +404,7 @@ impl Rig {
         self.ws.close().await;
         self.sandbox.stop().await.unwrap();
         self.relay_cancel.cancel();
-        self.relay_task.await.unwrap();
+        self.relay_task.await.unwrap().unwrap();
     }
 }
 
