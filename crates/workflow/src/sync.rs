@@ -262,6 +262,21 @@ fn rank(s: Status) -> u8 {
     }
 }
 
+/// Whether a version is on its way through signing (the only place provider news applies).
+fn in_signature(s: Status) -> bool {
+    matches!(
+        s,
+        Status::QueuedForSignature
+            | Status::EnvelopeCreated
+            | Status::Sent
+            | Status::Delivered
+            | Status::Completed
+            | Status::Declined
+            | Status::Voided
+            | Status::Expired
+    )
+}
+
 /// What applying one piece of news did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Outcome {
@@ -315,7 +330,7 @@ async fn apply_news(
     let moves = to.is_some_and(|to| {
         to != record.status
             && (rank(to) > rank(record.status) || (rank(to) == rank(record.status) && newer))
-            && rank(record.status) >= rank(Status::QueuedForSignature)
+            && in_signature(record.status)
     });
     let mut outcome = Outcome::NoChange;
     let mut detail = serde_json::json!({
