@@ -254,7 +254,7 @@ print(f"| Tesseract compute floor | {floor:.1f} s | {ppm(floor):.1f} | {cpu_tota
 print(f"| `tesseract` CLI, `xargs -P {NPROC}` | {tess_wall:.1f} s | {ppm(tess_wall):.1f} | {tess_cpu:.1f} s | {tess_eval['weighted_cer']:.4f} | {tess_eval['mean_cer']:.4f} | one process per PNG page; no rotation or deskew {spread(tess_walls)} |")
 if omp:
     print(f"| OCRmyPDF `--rotate-pages --deskew -j {NPROC}` | {omp[0]:.1f} s | {ppm(omp[0]):.1f} | {omp[3]:.1f} s | {omp[1]['weighted_cer']:.4f} | {omp[1]['mean_cer']:.4f} | 12-page PDF in, PDF + sidecar out {spread(omp[2])} |")
-print(f"| **Countersign** `countersign ocr scan12.pdf --json` | {cs_wall:.1f} s | {ppm(cs_wall):.1f} | {cs_cpu:.1f} s | {cs_eval['weighted_cer']:.4f} | {cs_eval['mean_cer']:.4f} | 12-page PDF in (rendered by PDFium), JSON out {spread(cs_walls)} |")
+print(f"| **Countersign** `countersign ocr scan12.pdf --json` | {cs_wall:.1f} s | {ppm(cs_wall):.1f} | {cs_cpu:.1f} s | {cs_eval['weighted_cer']:.4f} | {cs_eval['mean_cer']:.4f} | 12-page PDF in (page images taken from the PDF), JSON out {spread(cs_walls)} |")
 print(f"| Countersign `eval ocr` on the 12 PNG pages | {cs_pages_eval['seconds']:.1f} s | {cs_pages_eval['pages_per_minute']:.1f} | | {cs_pages_eval['weighted_cer']:.4f} | {cs_pages_eval['mean_cer']:.4f} | {NPROC} files at a time, one `ocr_file` each |")
 print()
 print("| ratio | value | target |")

@@ -48,6 +48,14 @@ impl Tess {
         self.0.as_ptr()
     }
 
+    /// Sets a Tesseract parameter; false when Tesseract has no such parameter.
+    fn set_variable(&mut self, name: &str, value: &str) -> bool {
+        let (Ok(name), Ok(value)) = (CString::new(name), CString::new(value)) else {
+            return false;
+        };
+        unsafe { sys::TessBaseAPISetVariable(self.ptr(), name.as_ptr(), value.as_ptr()) != 0 }
+    }
+
     fn set_image(&mut self, pix: &Pix, dpi: Option<u32>) {
         let dpi = dpi.unwrap_or(300).clamp(70, 2400);
         // The image itself carries the resolution too: orientation detection reads it from there
@@ -167,6 +175,11 @@ impl Engine {
             osd: None,
             options,
         })
+    }
+
+    /// Sets a Tesseract parameter on the reading engine; false when there is no such parameter.
+    pub fn set_variable(&mut self, name: &str, value: &str) -> bool {
+        self.text.set_variable(name, value)
     }
 
     /// Recognises one page image (PNG, or any format Leptonica reads) at `dpi` (when known).
@@ -397,7 +410,7 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// `threads` workers (at least one); engines start lazily in their thread, once.
+    /// `threads` workers (at least one), each starting its engine at once, in its own thread.
     pub fn new(threads: usize) -> Pool {
         let threads = threads.max(1);
         let (queue, jobs) = mpsc::channel::<(PageJob, Reply)>();
@@ -408,12 +421,13 @@ impl Pool {
             let worker = std::thread::Builder::new()
                 .name(format!("ocr-{n}"))
                 .spawn(move || {
-                    let mut engine: Option<Result<Engine, OcrError>> = None;
+                    // Made before the first page arrives: loading the language data (~50 ms)
+                    // overlaps with whatever produces the pages (a PDF being opened, decoded).
+                    let mut engine = Engine::new();
                     loop {
                         let next = jobs.lock().expect("ocr queue").recv();
                         let Ok((job, reply)) = next else { return };
-                        let engine = engine.get_or_insert_with(Engine::new);
-                        let result = match engine {
+                        let result = match &mut engine {
                             Ok(e) => {
                                 e.recognize(job.index, &job.image, job.dpi, job.keep_straightened)
                             }

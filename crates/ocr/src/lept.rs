@@ -131,11 +131,15 @@ impl Pix {
         unsafe { sys::pixSetResolution(self.as_ptr(), dpi as i32, dpi as i32) };
     }
 
-    /// 8-bit grey, without a colour map (colour by luminance).
+    /// 8-bit grey, without a colour map (colour by luminance). An image that already is one is
+    /// shared, not copied: no operation here changes an image in place.
     pub fn to_gray(&self) -> Result<Pix, OcrError> {
         let p = self.as_ptr();
         let out = unsafe {
-            if self.depth() == 32 {
+            if self.depth() == 8 && sys::pixGetColormap(p).is_null() {
+                // Another reference to the same pixels (Leptonica counts them; each drop releases one).
+                sys::pixClone(p)
+            } else if self.depth() == 32 {
                 sys::pixConvertRGBToLuminance(p)
             } else {
                 sys::pixConvertTo8(p, 0)
@@ -151,11 +155,20 @@ impl Pix {
         let wpl = unsafe { sys::pixGetWpl(self.as_ptr()) } as usize;
         // SAFETY: an 8-bit pix holds h rows of wpl 32-bit words.
         let data = unsafe { std::slice::from_raw_parts(sys::pixGetData(self.as_ptr()), wpl * h) };
-        let mut out = Vec::with_capacity(w * h);
-        for row in data.chunks_exact(wpl) {
-            for x in 0..w {
-                // Leptonica packs pixels most significant byte first within each word.
-                out.push((row[x / 4] >> (24 - 8 * (x % 4))) as u8);
+        let mut out = vec![0u8; w * h];
+        if w == 0 {
+            return out;
+        }
+        for (dst, row) in out.chunks_exact_mut(w).zip(data.chunks_exact(wpl)) {
+            // Leptonica packs four pixels a word, the first in the most significant byte: a
+            // word's big-endian bytes are its pixels in order.
+            let whole = w / 4;
+            for (px, word) in dst.chunks_exact_mut(4).zip(&row[..whole]) {
+                px.copy_from_slice(&word.to_be_bytes());
+            }
+            let rest = w % 4;
+            if rest > 0 {
+                dst[whole * 4..].copy_from_slice(&row[whole].to_be_bytes()[..rest]);
             }
         }
         out
@@ -224,6 +237,24 @@ impl Pix {
                     self.as_ptr(),
                     degrees.to_radians(),
                     sys::L_ROTATE_AREA_MAP as i32,
+                    sys::L_BRING_IN_WHITE as i32,
+                    0,
+                    0,
+                )
+            },
+            "rotate the page",
+        )
+    }
+
+    /// [`Pix::rotate`] by three shears: whole-pixel shifts, no interpolation, a third of the
+    /// cost. Each row and column moves in steps 1/tan(angle) pixels long (29 px at 2°).
+    pub fn rotate_sheared(&self, degrees: f32) -> Result<Pix, OcrError> {
+        made(
+            unsafe {
+                sys::pixRotate(
+                    self.as_ptr(),
+                    degrees.to_radians(),
+                    sys::L_ROTATE_SHEAR as i32,
                     sys::L_BRING_IN_WHITE as i32,
                     0,
                     0,
@@ -361,5 +392,46 @@ impl Pix {
         let out = unsafe { std::slice::from_raw_parts(data, size) }.to_vec();
         unsafe { sys::lept_free(data.cast()) };
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `w`×`h` 8-bit image whose pixel (x, y) is `f(x, y)`, set one pixel at a time.
+    fn gray_pix(w: u32, h: u32, f: impl Fn(u32, u32) -> u8) -> Pix {
+        let pix = made(unsafe { sys::pixCreate(w as i32, h as i32, 8) }, "allocate").unwrap();
+        for y in 0..h {
+            for x in 0..w {
+                unsafe { sys::pixSetPixel(pix.as_ptr(), x as i32, y as i32, f(x, y) as u32) };
+            }
+        }
+        pix
+    }
+
+    #[test]
+    fn gray_bytes_are_the_pixels_in_order_for_any_width() {
+        for w in [1, 3, 4, 5, 7, 8, 13] {
+            let f = |x: u32, y: u32| (x * 31 + y * 7) as u8;
+            let bytes = gray_pix(w, 3, f).gray_bytes();
+            let expected: Vec<u8> = (0..3).flat_map(|y| (0..w).map(move |x| f(x, y))).collect();
+            assert_eq!(bytes, expected, "width {w}");
+        }
+    }
+
+    #[test]
+    fn a_grey_image_made_grey_is_shared_and_outlives_its_source() {
+        let page = gray_pix(9, 4, |x, y| (x + 10 * y) as u8);
+        let gray = page.to_gray().unwrap();
+        assert_eq!(gray.as_ptr(), page.as_ptr(), "the same pixels, not a copy");
+        let expected = page.gray_bytes();
+        drop(page);
+        assert_eq!(gray.gray_bytes(), expected);
+        // A colour page still becomes a grey one of its own.
+        let rgb = made(unsafe { sys::pixConvert8To32(gray.as_ptr()) }, "to colour").unwrap();
+        let back = rgb.to_gray().unwrap();
+        assert_ne!(back.as_ptr(), rgb.as_ptr());
+        assert_eq!(back.gray_bytes(), expected);
     }
 }

@@ -16,7 +16,7 @@ use countersign_core::{PageQuality, PreprocessStep};
 use std::time::Instant;
 
 /// Bumped when the stages change in a way that changes results.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// Settings of the preprocessing stages (the defaults are the measured ones).
 #[derive(Clone, Debug)]
@@ -77,6 +77,9 @@ pub struct PageImage {
     pub geometry_changed: bool,
     /// Levels found by the last measurement: ink mean, background mean, Otsu threshold.
     levels: Levels,
+    /// `gray` thresholded at `levels` by the last measurement, for the orientation stage (which
+    /// needs the same black-and-white page).
+    measured_ink: Option<Pix>,
     glyph_height: Option<u32>,
     /// The orientation stage could judge the page (so no orientation detection after reading).
     pub orientation_known: bool,
@@ -113,6 +116,7 @@ impl PageImage {
             steps: Vec::new(),
             geometry_changed: false,
             levels: Levels::default(),
+            measured_ink: None,
             glyph_height: None,
             orientation_known: false,
             levels_changed: false,
@@ -225,6 +229,7 @@ pub fn measure(page: &mut PageImage, options: &Options) -> Result<Outcome, OcrEr
             q.skew_degrees = round2(angle as f64);
         }
     }
+    page.measured_ink = Some(binary);
     applied(format!(
         "contrast {:.2}, background variation {:.3}, specks {:.3}, sharpness {:.0}, glyph height {}, skew {:.2}°",
         q.contrast,
@@ -242,7 +247,10 @@ pub fn measure(page: &mut PageImage, options: &Options) -> Result<Outcome, OcrEr
 /// a page it cannot judge (little text) is left to Tesseract's orientation detection after a first
 /// reading.
 pub fn orientation(page: &mut PageImage, options: &Options) -> Result<Outcome, OcrError> {
-    let binary = page.gray.threshold(page.levels.threshold.max(1))?;
+    let binary = match page.measured_ink.take() {
+        Some(binary) => binary,
+        None => page.gray.threshold(page.levels.threshold.max(1))?,
+    };
     let Some((rotation, up, left)) = binary.orientation() else {
         page.orientation_known = false;
         return skipped(
@@ -266,6 +274,7 @@ pub fn orientation(page: &mut PageImage, options: &Options) -> Result<Outcome, O
     page.quality.orientation_degrees = scanned_at;
     // Skew, glyph sizes and the rest are measured again on the upright page.
     measure(page, options)?;
+    page.measured_ink = None;
     applied(format!(
         "turned {rotation}° (scanned at {scanned_at}°; glyph shapes: up/down {up:.1}, left/right {left:.1})"
     ))
@@ -274,7 +283,14 @@ pub fn orientation(page: &mut PageImage, options: &Options) -> Result<Outcome, O
 /// Leptonica's own floor for a skew estimate worth acting on.
 const MIN_SKEW_CONFIDENCE: f32 = 3.0;
 
-/// Straightens a skewed page (Leptonica's skew search; rotation with area mapping).
+/// Skew up to this is straightened by shears rather than area mapping. Measured on 57 clean
+/// pages skewed by 1.1–4.2°: reading after either was the same (452 vs 453 character edits of
+/// 37,270 at 1.1–2.6°, 409 vs 408 of 33,543 at 2.8–4.2°, the shears losing only from 3.5°), and
+/// the shears take ~15 ms on a 300-dpi letter page against ~45 ms.
+const SHEAR_MAX_DEGREES: f32 = 3.0;
+
+/// Straightens a skewed page (Leptonica's skew search; rotation by shears for small angles, by
+/// area mapping beyond).
 pub fn deskew(page: &mut PageImage, options: &Options) -> Result<Outcome, OcrError> {
     let angle = page.quality.skew_degrees as f32;
     if angle.abs() < options.deskew_min_degrees {
@@ -283,10 +299,17 @@ pub fn deskew(page: &mut PageImage, options: &Options) -> Result<Outcome, OcrErr
             options.deskew_min_degrees
         ));
     }
-    page.page = page.page.rotate(angle)?;
+    let how = if angle.abs() <= SHEAR_MAX_DEGREES {
+        page.page = page.page.rotate_sheared(angle)?;
+        "by shears"
+    } else {
+        page.page = page.page.rotate(angle)?;
+        "by area mapping"
+    };
     page.gray = page.page.to_gray()?;
+    page.measured_ink = None;
     page.geometry_changed = true;
-    applied(format!("rotated {angle:.2}° to straighten the lines"))
+    applied(format!("rotated {angle:.2}° {how} to straighten the lines"))
 }
 
 /// Flattens an uneven background and stretches low contrast.
@@ -430,9 +453,22 @@ fn round2(x: f64) -> f64 {
 
 /// Ink mean, background mean and the Otsu threshold between them.
 fn levels(gray: &[u8]) -> Levels {
+    // Four histograms, summed after: consecutive equal pixels (most of a page) would otherwise
+    // wait on each other's count.
+    let mut four = [[0u32; 256]; 4];
+    let mut quads = gray.chunks_exact(4);
+    for q in &mut quads {
+        four[0][q[0] as usize] += 1;
+        four[1][q[1] as usize] += 1;
+        four[2][q[2] as usize] += 1;
+        four[3][q[3] as usize] += 1;
+    }
+    for &g in quads.remainder() {
+        four[0][g as usize] += 1;
+    }
     let mut hist = [0u64; 256];
-    for &g in gray {
-        hist[g as usize] += 1;
+    for (i, n) in hist.iter_mut().enumerate() {
+        *n = four.iter().map(|h| h[i] as u64).sum();
     }
     let total: u64 = hist.iter().sum();
     if total == 0 {
@@ -600,6 +636,19 @@ mod tests {
         assert!((l.ink - 40.0).abs() < 1e-9, "{l:?}");
         assert!((l.background - 200.0).abs() < 1e-9, "{l:?}");
         assert!(l.threshold > 40 && l.threshold <= 200, "{l:?}");
+    }
+
+    #[test]
+    fn levels_count_every_pixel_whatever_the_length() {
+        // 1,003 pixels: the four-way histogram's remainder counts too.
+        let gray: Vec<u8> = (0..1003u32)
+            .map(|i| if i % 10 < 3 { 30 } else { 220 })
+            .collect();
+        let l = levels(&gray);
+        assert!((l.ink - 30.0).abs() < 1e-9, "{l:?}");
+        assert!((l.background - 220.0).abs() < 1e-9, "{l:?}");
+        let ink = gray.iter().filter(|&&g| g < l.threshold).count();
+        assert_eq!(ink, (0..1003).filter(|i| i % 10 < 3).count());
     }
 
     #[test]

@@ -177,6 +177,36 @@ fn a_skewed_page_is_straightened_before_reading() {
     );
     let err = cer(&phototest_truth(), &out.page.text);
     assert!(err < 0.05, "CER {err:.3}\n{}", out.page.text);
+    let how = |page: &countersign_core::OcrPage| {
+        page.preprocessing
+            .iter()
+            .find(|s| s.stage == "deskew")
+            .map(|s| s.reason.clone())
+            .unwrap()
+    };
+    assert!(
+        how(&out.page).contains("area mapping"),
+        "{}",
+        how(&out.page)
+    );
+
+    // A scanner's usual skew is straightened by shears, and reads as well.
+    let slight = degraded(|p| p.rotate(2.0).unwrap());
+    let out = engine.recognize(0, &slight, Some(200), true).unwrap();
+    assert!(how(&out.page).contains("by shears"), "{}", how(&out.page));
+    let straight = Engine::new()
+        .unwrap()
+        .recognize(0, &tesseract_test("phototest.tif"), Some(200), false)
+        .unwrap();
+    let (slight_err, straight_err) = (
+        cer(&phototest_truth(), &out.page.text),
+        cer(&phototest_truth(), &straight.page.text),
+    );
+    assert!(
+        slight_err <= straight_err + 0.005,
+        "CER {slight_err:.4} after shears, {straight_err:.4} unskewed\n{}",
+        out.page.text
+    );
 }
 
 #[test]
