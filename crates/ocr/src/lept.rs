@@ -204,15 +204,23 @@ impl Pix {
     /// Text orientation of a 1-bit image from the shapes of its glyphs (ascenders outnumber
     /// descenders in Latin text): `(clockwise rotation that makes the text upright — 0, 90, 180 or
     /// 270 —, up/down confidence, left/right confidence)`, or `None` when Leptonica cannot decide
-    /// (too little text, or no clear answer). Cheap: it works on the page reduced to half size.
-    pub fn orientation(&self) -> Option<(u32, f32, f32)> {
-        let half = made(
-            unsafe { sys::pixReduceRankBinaryCascade(self.as_ptr(), 1, 0, 0, 0) },
-            "reduce the page",
-        )
-        .ok()?;
+    /// (too little text, or no clear answer). With `halve`, it works on the page reduced to half
+    /// size (cheap; right for glyphs of ordinary size at 300 dpi, but small print at half size is
+    /// too small for Leptonica's glyph shapes: a page of 5.8 pt text was judged sideways).
+    pub fn orientation(&self, halve: bool) -> Option<(u32, f32, f32)> {
+        let half;
+        let judged = if halve {
+            half = made(
+                unsafe { sys::pixReduceRankBinaryCascade(self.as_ptr(), 1, 0, 0, 0) },
+                "reduce the page",
+            )
+            .ok()?;
+            &half
+        } else {
+            self
+        };
         let (mut up, mut left) = (0f32, 0f32);
-        if unsafe { sys::pixOrientDetect(half.as_ptr(), &mut up, &mut left, 0, 0) } != 0 {
+        if unsafe { sys::pixOrientDetect(judged.as_ptr(), &mut up, &mut left, 0, 0) } != 0 {
             return None;
         }
         let mut orient = 0;

@@ -251,7 +251,12 @@ pub fn orientation(page: &mut PageImage, options: &Options) -> Result<Outcome, O
         Some(binary) => binary,
         None => page.gray.threshold(page.levels.threshold.max(1))?,
     };
-    let Some((rotation, up, left)) = binary.orientation() else {
+    // Glyphs shorter than this (in pixels, as measured) are judged at full size.
+    const HALVE_FROM_GLYPH_HEIGHT: u32 = 20;
+    let halve = page
+        .glyph_height
+        .is_none_or(|g| g >= HALVE_FROM_GLYPH_HEIGHT);
+    let Some((rotation, up, left)) = binary.orientation(halve) else {
         page.orientation_known = false;
         return skipped(
             "too little text to judge from glyph shapes; left to Tesseract if the reading is poor",

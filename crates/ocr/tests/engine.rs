@@ -316,3 +316,53 @@ fn raw_pnm_pages_become_the_same_pixels_as_png_ones() {
     // A truncated file is an error, not a crash.
     assert!(Pix::read(&pgm[..pgm.len() - 5]).is_err());
 }
+
+/// Small print (5.8 pt at 300 dpi, glyphs ~11 px): Leptonica's glyph shapes on the page reduced to
+/// half size took an upright page of it for one on its side, turned it and read nothing right.
+#[test]
+fn small_print_is_judged_upright_and_turned_when_sideways() {
+    use countersign_ocr::synth::{encode_png, Font, DPI, TEXTS};
+    use countersign_ocr::typeset::{Paragraph, Style, Typesetter};
+    let mut ts = Typesetter::new().unwrap();
+    let style = Style::new(Font::Times, 5.8);
+    let paragraphs: Vec<Paragraph> = TEXTS
+        .iter()
+        .take(3)
+        .flat_map(|t| t.text.split("\n\n"))
+        .map(|p| Paragraph {
+            text: p.replace('\n', " "),
+            style,
+            space_before: 1.0,
+        })
+        .collect();
+    let layout = ts.flow(&paragraphs, 30.0, 1).unwrap().remove(0);
+    let upright = ts.render(&layout).unwrap();
+    let mut engine = Engine::new().unwrap();
+    let orientation = |page: &countersign_core::OcrPage| {
+        page.preprocessing
+            .iter()
+            .find(|s| s.stage == "orientation")
+            .map(|s| (s.applied, s.reason.clone()))
+            .unwrap()
+    };
+    let read = engine
+        .recognize(0, &encode_png(&upright, DPI).unwrap(), Some(DPI), false)
+        .unwrap()
+        .page;
+    assert!(!orientation(&read).0, "{:?}", orientation(&read));
+    assert!(read.mean_confidence > 0.85, "{}", read.mean_confidence);
+    assert!(read.words.len() > 300, "{} words", read.words.len());
+    let sideways = image::imageops::rotate90(&upright);
+    let turned = engine
+        .recognize(0, &encode_png(&sideways, DPI).unwrap(), Some(DPI), false)
+        .unwrap()
+        .page;
+    assert!(orientation(&turned).0, "{:?}", orientation(&turned));
+    assert_eq!(turned.quality.as_ref().unwrap().orientation_degrees, 90);
+    assert!(
+        turned.mean_confidence > read.mean_confidence - 0.02,
+        "{} turned vs {} upright",
+        turned.mean_confidence,
+        read.mean_confidence
+    );
+}
