@@ -5,6 +5,7 @@
 pub mod bindings;
 mod commands;
 mod events;
+pub mod graphics;
 
 use clap::Parser;
 use countersign_workflow::worker::{self, Cancel, Until, WorkerOptions};

@@ -108,6 +108,27 @@ async fn connect(driver: &Driver, data_dir: &Path) -> Client {
         .expect("a WebDriver session with the app")
 }
 
+/// A screenshot of the window.
+///
+/// Without a GPU the app has WebKit draw on the CPU without accelerated compositing
+/// (`src-tauri/graphics.rs`). There WebKitWebDriver's screenshot waits for the page's next paint,
+/// and a page with nothing changing never paints: the command hung (the page itself kept running
+/// its frames). So a 1-pixel, nearly transparent element changes every frame while the screenshot
+/// is taken, and is removed after 2 s.
+async fn screenshot(client: &Client) -> Result<Vec<u8>, fantoccini::error::CmdError> {
+    client
+        .execute(
+            "const d = document.createElement('div'); \
+             d.style.cssText = 'position:fixed;left:0;top:0;width:1px;height:1px;z-index:2147483647;pointer-events:none'; \
+             document.body.appendChild(d); const t0 = performance.now(); \
+             (function tick(now) { d.style.background = Math.floor(now / 16) % 2 ? 'rgba(0,0,0,0.01)' : 'rgba(0,0,0,0.02)'; \
+               if (now - t0 < 2000) requestAnimationFrame(tick); else d.remove(); })(t0);",
+            vec![],
+        )
+        .await?;
+    client.screenshot().await
+}
+
 /// Polls `check` until it returns Some or `timeout` passes; on timeout the failure names what the
 /// window showed and leaves a screenshot beside the others.
 async fn eventually<T, F, Fut>(client: &Client, what: &str, timeout: Duration, mut check: F) -> T
@@ -122,7 +143,7 @@ where
         }
         if Instant::now() > deadline {
             let shots = shots_dir();
-            if let Ok(png) = client.screenshot().await {
+            if let Ok(png) = screenshot(client).await {
                 let _ = std::fs::write(shots.join("failure.png"), png);
             }
             let body = match client.find(Locator::Css("body")).await {
@@ -320,7 +341,7 @@ async fn import_a_file_in_the_real_window_and_see_the_queue_update_live() {
     )
     .await;
 
-    let png = client.screenshot().await.unwrap();
+    let png = screenshot(&client).await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
     std::fs::write(shots.join("queue.png"), &png).unwrap();
     client.close().await.unwrap();
@@ -430,7 +451,7 @@ async fn rotate_a_page_in_the_real_window_and_get_a_new_version() {
     .await;
     // Let the compositor catch up with the DOM before the picture is taken.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let png = client.screenshot().await.unwrap();
+    let png = screenshot(&client).await.unwrap();
     std::fs::write(shots.join("preview-rotated.png"), &png).unwrap();
 
     // The original version is still there, unchanged and read-only.
@@ -520,7 +541,7 @@ async fn scan_two_pages_from_the_sane_test_device_in_the_real_window() {
         )
         .await
         .unwrap();
-    let png = client.screenshot().await.unwrap();
+    let png = screenshot(&client).await.unwrap();
     std::fs::write(shots.join("scan-dialog.png"), &png).unwrap();
     client
         .find(Locator::Css("[data-testid=scan-start]"))
@@ -602,7 +623,7 @@ async fn a_hot_folder_added_in_the_window_imports_a_dropped_file() {
         },
     )
     .await;
-    let png = client.screenshot().await.unwrap();
+    let png = screenshot(&client).await.unwrap();
     std::fs::write(shots.join("hot-folders.png"), &png).unwrap();
 
     write_page_png(&hot.join("dropped-by-copier.png"), 9);
@@ -672,7 +693,7 @@ async fn a_long_scan_shows_page_by_page_ocr_progress_on_its_card() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     std::fs::write(
         shots.join("queue-ocr-progress.png"),
-        client.screenshot().await.unwrap(),
+        screenshot(&client).await.unwrap(),
     )
     .unwrap();
     let label = text_of(&client, &progress).await.unwrap_or_default();
@@ -807,7 +828,7 @@ async fn review_a_flagged_document_from_the_keyboard_correct_a_word_and_approve(
     assert_eq!(count.trim(), "1", "the needs-review count");
     std::fs::write(
         shots.join("review-queue.png"),
-        client.screenshot().await.unwrap(),
+        screenshot(&client).await.unwrap(),
     )
     .unwrap();
 
@@ -866,7 +887,7 @@ async fn review_a_flagged_document_from_the_keyboard_correct_a_word_and_approve(
     );
     std::fs::write(
         shots.join("review-word-editor.png"),
-        client.screenshot().await.unwrap(),
+        screenshot(&client).await.unwrap(),
     )
     .unwrap();
 
@@ -889,7 +910,7 @@ async fn review_a_flagged_document_from_the_keyboard_correct_a_word_and_approve(
     press(&client, &Key::Escape.to_string()).await;
     std::fs::write(
         shots.join("review-screen.png"),
-        client.screenshot().await.unwrap(),
+        screenshot(&client).await.unwrap(),
     )
     .unwrap();
 
@@ -947,7 +968,7 @@ async fn review_a_flagged_document_from_the_keyboard_correct_a_word_and_approve(
     .await;
     std::fs::write(
         shots.join("review-send-step.png"),
-        client.screenshot().await.unwrap(),
+        screenshot(&client).await.unwrap(),
     )
     .unwrap();
     client.close().await.unwrap();
@@ -1058,14 +1079,14 @@ async fn the_demo_import_a_sample_approve_send_sign_and_see_it_complete_by_itsel
     .await;
     std::fs::write(
         shots.join("demo-settings.png"),
-        client.screenshot().await.unwrap(),
+        screenshot(&client).await.unwrap(),
     )
     .unwrap();
     press(&client, &fantoccini::key::Key::Escape.to_string()).await;
     // The empty queue offers the samples.
     std::fs::write(
         shots.join("demo-first-run.png"),
-        client.screenshot().await.unwrap(),
+        screenshot(&client).await.unwrap(),
     )
     .unwrap();
     client
@@ -1170,7 +1191,7 @@ async fn the_demo_import_a_sample_approve_send_sign_and_see_it_complete_by_itsel
         .expect("the envelope id is stored");
     std::fs::write(
         shots.join("sign-sent.png"),
-        client.screenshot().await.unwrap(),
+        screenshot(&client).await.unwrap(),
     )
     .unwrap();
 
@@ -1222,7 +1243,7 @@ async fn the_demo_import_a_sample_approve_send_sign_and_see_it_complete_by_itsel
     .await;
     std::fs::write(
         shots.join("sign-completed.png"),
-        client.screenshot().await.unwrap(),
+        screenshot(&client).await.unwrap(),
     )
     .unwrap();
     client.close().await.unwrap();
@@ -1427,7 +1448,7 @@ async fn bench_review_screen() {
             if Instant::now() > deadline {
                 std::fs::write(
                     shots.join("bench-failure.png"),
-                    client.screenshot().await.unwrap(),
+                    screenshot(&client).await.unwrap(),
                 )
                 .unwrap();
                 panic!(
@@ -1516,7 +1537,7 @@ async fn bench_review_screen() {
     tokio::time::sleep(Duration::from_millis(800)).await;
     std::fs::write(
         shots.join("bench-dense-page.png"),
-        client.screenshot().await.unwrap(),
+        screenshot(&client).await.unwrap(),
     )
     .unwrap();
     let frames = client
