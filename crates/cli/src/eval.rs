@@ -61,6 +61,18 @@ pub enum EvalCommand {
         /// A routing policy file instead of the embedded default.
         #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
+        /// Development aid: keep each document's OCR in DIR (keyed by the file's sha256) and
+        /// reuse it on the next run. Delete the directory when the OCR changes.
+        #[arg(long, value_name = "DIR")]
+        ocr_cache: Option<PathBuf>,
+        /// Route with a classifier trained on the labelled documents of DIR2 (as if reviewers
+        /// had confirmed them). Files that are also evaluated are left out of training.
+        #[arg(long, value_name = "DIR2")]
+        train_on: Option<PathBuf>,
+        /// k-fold cross-validation: each document of DIR is routed by a classifier trained on
+        /// the other folds (and on --train-on), never on itself.
+        #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(2..=100))]
+        cross_validate: Option<u64>,
     },
 }
 
@@ -77,8 +89,20 @@ pub async fn run(command: EvalCommand, out: &mut Output) -> Result<(), Error> {
             count,
             seed,
         } => generate_docs(out_dir, count as usize, seed, out).await,
-        EvalCommand::Route { dir, policy } => {
-            crate::eval_route::run(&dir, policy.as_deref(), out).await
+        EvalCommand::Route {
+            dir,
+            policy,
+            ocr_cache,
+            train_on,
+            cross_validate,
+        } => {
+            let options = crate::eval_route::RouteOptions {
+                policy,
+                ocr_cache,
+                train_on,
+                cross_validate: cross_validate.map(|k| k as usize),
+            };
+            crate::eval_route::run(&dir, &options, out).await
         }
     }
 }

@@ -15,15 +15,24 @@
 //!   read as a scanner would see them.
 //!
 //! Each document is read by `countersign_workflow::ocr_file` (the import's OCR) and routed by
-//! `countersign_route::route` with the policy (the default, or `--policy FILE`) and no trained
-//! classifier — a new installation's behaviour.
+//! `countersign_route::route` with the policy (the default, or `--policy FILE`). By default no
+//! classifier is trained — a new installation's behaviour. `--train-on DIR2` trains one on
+//! another labelled set (as if reviewers had confirmed those documents; a file also evaluated is
+//! left out), `--cross-validate K` routes each document with a classifier trained on the other
+//! folds (copies of one document in two formats share a fold); both together add DIR2 to every
+//! fold's training set. Training uses the workflow's minimum (four documents of two types) and
+//! the same text (the pages' OCR text).
+//!
+//! `--ocr-cache DIR3` (development): each document's OCR is kept in DIR3 under the sha256 of the
+//! file and read back on the next run, so rules can be iterated on in seconds. The OCR itself is
+//! the real one; delete DIR3 when the OCR changes.
 
 use crate::gen_docs::{self, Label};
 use crate::Output;
 use countersign_core::DecisionAction;
 use countersign_ocr::synth::{Font, SynthError};
 use countersign_ocr::typeset::{Paragraph, Style, Typesetter};
-use countersign_route::{normalize, route, Policy, UNCLASSIFIED};
+use countersign_route::{normalize, route, ClassificationBasis, Model, Policy, UNCLASSIFIED};
 use countersign_workflow::{ApiError, Error, ErrorCode};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -72,6 +81,11 @@ struct Skipped {
 struct Outcome {
     document_type: String,
     confidence: f64,
+    classified_by: ClassificationBasis,
+    /// Every type whose rules found evidence: (type, points, evidence).
+    rules: Vec<serde_json::Value>,
+    /// The classifier's best guess, if a classifier was used.
+    classifier_top: Option<(String, f64)>,
     action: DecisionAction,
     reasons: Vec<String>,
     fields: BTreeMap<String, String>,
@@ -509,8 +523,72 @@ fn typeset_source(case: &Case, scratch: &Path) -> Result<PathBuf, String> {
 
 // --- Running ---------------------------------------------------------------------------------
 
-async fn evaluate(case: Case, policy: Arc<Policy>) -> Result<Outcome, Error> {
+/// How `eval route` runs: the policy, an optional OCR cache, and whether (and how) a classifier
+/// is trained.
+#[derive(Debug, Default, Clone)]
+pub struct RouteOptions {
+    /// A policy file instead of the embedded default.
+    pub policy: Option<PathBuf>,
+    /// Development aid: each document's OCR is stored in this directory, keyed by the sha256 of
+    /// the file (and how it reaches OCR), and read back on the next run instead of running OCR
+    /// again. The OCR is the real one; delete the directory when the OCR changes.
+    pub ocr_cache: Option<PathBuf>,
+    /// Train the classifier on the labelled documents of this directory (as reviewers would
+    /// have confirmed them) and route with it.
+    pub train_on: Option<PathBuf>,
+    /// k-fold cross-validation over DIR itself: each document is routed by a classifier trained
+    /// on the other folds (plus `train_on`, if given), never on itself.
+    pub cross_validate: Option<usize>,
+}
+
+/// A document read by OCR (or from the cache).
+struct Read {
+    pages: Vec<countersign_core::OcrPage>,
+    /// sha256 of the original file: a training document identical to an evaluated one is not
+    /// trained on.
+    checksum: String,
+    seconds: f64,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// The cache file of a document: its sha256 and how it reaches OCR (a typeset DOCX is read from
+/// page images made of its text, not from the file).
+fn cache_path(cache: &Path, checksum: &str, kind: SourceKind) -> PathBuf {
+    let kind = match kind {
+        SourceKind::Scan => "scan",
+        SourceKind::Docx => "docx",
+        SourceKind::Text => "text",
+    };
+    cache.join(format!("{checksum}.{kind}.ocr.json"))
+}
+
+async fn read_case(case: Case, cache: Option<PathBuf>) -> Result<Read, Error> {
     let started = Instant::now();
+    let bytes = std::fs::read(&case.path).map_err(|e| {
+        Error::new(
+            ErrorCode::UnreadableFile,
+            format!("cannot read {}: {e}", case.path.display()),
+        )
+    })?;
+    let checksum = sha256_hex(&bytes);
+    let cached = cache
+        .as_deref()
+        .map(|c| cache_path(c, &checksum, case.kind));
+    if let Some(doc) = cached
+        .as_deref()
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice::<countersign_core::OcrDocument>(&b).ok())
+    {
+        return Ok(Read {
+            pages: doc.pages,
+            checksum,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    }
     let scratch = tempfile::tempdir().map_err(|e| Error::internal("making a scratch dir", e))?;
     let path = match case.kind {
         SourceKind::Scan => case.path.clone(),
@@ -524,23 +602,111 @@ async fn evaluate(case: Case, policy: Arc<Policy>) -> Result<Outcome, Error> {
         }
     };
     let doc = countersign_workflow::ocr_file(&path).await?;
-    let pages = doc.pages.len();
-    let outcome = tokio::task::spawn_blocking(move || route(&policy, &doc.pages, None))
-        .await
-        .map_err(|e| Error::internal("routing a document", e))?;
-    Ok(Outcome {
-        document_type: outcome.document_type,
-        confidence: outcome.classification_confidence,
-        action: outcome.decision.action,
-        reasons: outcome.decision.reasons,
-        fields: outcome
-            .fields
-            .into_iter()
-            .map(|(k, f)| (k, f.value))
-            .collect(),
-        pages,
+    if let Some(p) = cached {
+        // A cache that cannot be written only costs time on the next run.
+        let _ = std::fs::create_dir_all(p.parent().unwrap_or(Path::new(".")));
+        let _ = std::fs::write(&p, serde_json::to_vec(&doc).unwrap_or_default());
+    }
+    Ok(Read {
+        pages: doc.pages,
+        checksum,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Reads every case (two documents at a time: a one-page document keeps about one core busy).
+async fn read_all(
+    cases: &[Case],
+    cache: Option<&Path>,
+    what: &str,
+) -> Result<Vec<Result<Read, Error>>, Error> {
+    let bar = progress(cases.len(), what);
+    let permits = Arc::new(tokio::sync::Semaphore::new(2));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, case) in cases.iter().cloned().enumerate() {
+        let permits = permits.clone();
+        let cache = cache.map(Path::to_owned);
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("semaphore open");
+            (i, read_case(case, cache).await)
+        });
+    }
+    let mut done: Vec<Option<Result<Read, Error>>> = (0..cases.len()).map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        let (i, result) = joined.map_err(|e| Error::internal("reading a document", e))?;
+        if let Some(bar) = &bar {
+            bar.inc(1);
+            bar.set_message(file_name(&cases[i].path));
+        }
+        done[i] = Some(result);
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(done
+        .into_iter()
+        .map(|r| r.expect("every task reported"))
+        .collect())
+}
+
+/// The text the classifier reads (as the workflow trains it: page texts, one after the other).
+fn classifier_text(pages: &[countersign_core::OcrPage]) -> String {
+    pages
+        .iter()
+        .map(|p| p.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Fewer training documents than this (or fewer than two types) train nothing — the workflow's
+/// own minimum (`countersign_workflow::classifier::MIN_EXAMPLES`).
+const MIN_TRAINING_EXAMPLES: usize = 4;
+
+fn train(examples: &[(String, String)]) -> Option<Model> {
+    let types: std::collections::BTreeSet<&str> =
+        examples.iter().map(|(_, t)| t.as_str()).collect();
+    if examples.len() < MIN_TRAINING_EXAMPLES || types.len() < 2 {
+        return None;
+    }
+    Model::train(examples).ok()
+}
+
+/// Fold of each case for k-fold cross-validation: stratified by expected type (the n-th document
+/// of a type goes to fold n mod k), deterministic. Files of one folder with the same name but
+/// another extension (`oyo.pdf`, `oyo.png`: one document in two formats) are one document and
+/// share a fold, so a document is never tested against a copy of itself.
+fn folds(cases: &[Case], k: usize) -> Vec<usize> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut group_fold: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    cases
+        .iter()
+        .map(|c| {
+            let group = c.path.with_extension("");
+            if let Some(&fold) = group_fold.get(&group) {
+                return fold;
+            }
+            let n = seen.entry(c.expected_type.as_str()).or_insert(0);
+            let fold = *n % k;
+            *n += 1;
+            group_fold.insert(group, fold);
+            fold
+        })
+        .collect()
+}
+
+/// How the classifier was set up, for the report.
+#[derive(Debug, Serialize)]
+struct ClassifierSetup {
+    /// `none` (rules only), `train_on`, `cross_validate` or `train_on+cross_validate`.
+    mode: String,
+    train_on: Option<PathBuf>,
+    folds: Option<usize>,
+    /// Training documents from `train_on`.
+    external_examples: usize,
+    /// Training documents of `train_on` left out because the same file is evaluated.
+    excluded_same_file: usize,
+    /// Training documents per model (one model, or one per fold).
+    examples_per_model: Vec<usize>,
 }
 
 /// Tallies for the summary.
@@ -571,8 +737,8 @@ fn action_str(a: DecisionAction) -> &'static str {
     }
 }
 
-pub async fn run(dir: &Path, policy_file: Option<&Path>, out: &mut Output) -> Result<(), Error> {
-    let policy = match policy_file {
+pub async fn run(dir: &Path, options: &RouteOptions, out: &mut Output) -> Result<(), Error> {
+    let policy = match options.policy.as_deref() {
         Some(p) => Policy::load(p).map_err(|e| {
             let code = if e.code() == "invalid_policy" {
                 ErrorCode::InvalidPolicy
@@ -583,13 +749,21 @@ pub async fn run(dir: &Path, policy_file: Option<&Path>, out: &mut Output) -> Re
         })?,
         None => Policy::embedded_default(),
     };
-    let policy = Arc::new(policy);
-    let (cases, skipped) = discover(dir).map_err(|e| {
-        Error::new(
-            ErrorCode::UnreadableFile,
-            format!("cannot read the directory {}: {e}", dir.display()),
-        )
-    })?;
+    if options.cross_validate.is_some_and(|k| k < 2) {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            "--cross-validate needs at least 2 folds",
+        ));
+    }
+    let discover_in = |d: &Path| {
+        discover(d).map_err(|e| {
+            Error::new(
+                ErrorCode::UnreadableFile,
+                format!("cannot read the directory {}: {e}", d.display()),
+            )
+        })
+    };
+    let (cases, skipped) = discover_in(dir)?;
     if cases.is_empty() {
         return Err(Error::new(
             ErrorCode::NotFound,
@@ -599,21 +773,77 @@ pub async fn run(dir: &Path, policy_file: Option<&Path>, out: &mut Output) -> Re
             ),
         ));
     }
-    let bar = progress(cases.len());
     let started = Instant::now();
-    // Two documents at a time: a one-page document keeps about one core busy.
-    let permits = Arc::new(tokio::sync::Semaphore::new(2));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (i, case) in cases.iter().cloned().enumerate() {
-        let permits = permits.clone();
-        let policy = policy.clone();
-        tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await.expect("semaphore open");
-            (i, evaluate(case, policy).await)
-        });
+    let cache = options.ocr_cache.as_deref();
+    let reads = read_all(&cases, cache, "reading").await?;
+
+    // Training documents from another labelled set, never one identical to an evaluated file.
+    let mut external: Vec<(String, String)> = Vec::new();
+    let mut excluded_same_file = 0;
+    if let Some(train_dir) = options.train_on.as_deref() {
+        let (train_cases, _) = discover_in(train_dir)?;
+        let evaluated: std::collections::BTreeSet<&str> = reads
+            .iter()
+            .filter_map(|r| r.as_ref().ok().map(|r| r.checksum.as_str()))
+            .collect();
+        let train_reads = read_all(&train_cases, cache, "reading training set").await?;
+        for (case, read) in train_cases.iter().zip(train_reads) {
+            let Ok(read) = read else { continue };
+            if evaluated.contains(read.checksum.as_str()) {
+                excluded_same_file += 1;
+                continue;
+            }
+            let text = classifier_text(&read.pages);
+            if !text.trim().is_empty() {
+                external.push((text, case.expected_type.clone()));
+            }
+        }
     }
-    let mut done: Vec<Option<Result<Outcome, Error>>> = (0..cases.len()).map(|_| None).collect();
-    let mut next = 0;
+
+    // One classifier for all documents, or one per fold trained without that fold.
+    let fold_of = options.cross_validate.map(|k| folds(&cases, k));
+    let mut models: Vec<Option<Model>> = Vec::new();
+    let mut examples_per_model = Vec::new();
+    match (&fold_of, options.cross_validate) {
+        (Some(fold_of), Some(k)) => {
+            for fold in 0..k {
+                let mut examples = external.clone();
+                for ((case, read), f) in cases.iter().zip(&reads).zip(fold_of) {
+                    if *f == fold {
+                        continue;
+                    }
+                    if let Ok(read) = read {
+                        let text = classifier_text(&read.pages);
+                        if !text.trim().is_empty() {
+                            examples.push((text, case.expected_type.clone()));
+                        }
+                    }
+                }
+                examples_per_model.push(examples.len());
+                models.push(train(&examples));
+            }
+        }
+        _ if options.train_on.is_some() => {
+            examples_per_model.push(external.len());
+            models.push(train(&external));
+        }
+        _ => {}
+    }
+    let setup = ClassifierSetup {
+        mode: match (options.train_on.is_some(), options.cross_validate.is_some()) {
+            (false, false) => "none",
+            (true, false) => "train_on",
+            (false, true) => "cross_validate",
+            (true, true) => "train_on+cross_validate",
+        }
+        .to_string(),
+        train_on: options.train_on.clone(),
+        folds: options.cross_validate,
+        external_examples: external.len(),
+        excluded_same_file,
+        examples_per_model,
+    };
+
     let mut tally = Tally::default();
     if !out.json {
         println!(
@@ -621,27 +851,54 @@ pub async fn run(dir: &Path, policy_file: Option<&Path>, out: &mut Output) -> Re
             "document", "expected", "got", "decision"
         );
     }
-    while let Some(joined) = tasks.join_next().await {
-        let (i, result) = joined.map_err(|e| Error::internal("evaluating a document", e))?;
-        done[i] = Some(result);
-        if let Some(bar) = &bar {
-            bar.inc(1);
-            bar.set_message(file_name(&cases[i].path));
-        }
-        while next < done.len() && done[next].is_some() {
-            let result = done[next].take().expect("checked");
-            let case = &cases[next];
-            match &bar {
-                Some(bar) => bar.suspend(|| record(dir, case, &result, &policy, &mut tally, out)),
-                None => record(dir, case, &result, &policy, &mut tally, out),
+    for (i, (case, read)) in cases.iter().zip(reads).enumerate() {
+        let model = match &fold_of {
+            Some(f) => models[f[i]].as_ref(),
+            None => models.first().and_then(Option::as_ref),
+        };
+        let result = read.map(|read| {
+            let outcome = route(&policy, &read.pages, model);
+            Outcome {
+                document_type: outcome.document_type,
+                confidence: outcome.classification_confidence,
+                classified_by: outcome.classified_by,
+                rules: outcome
+                    .rule_matches
+                    .iter()
+                    .map(|m| {
+                        json!({
+                            "document_type": m.document_type,
+                            "points": m.points,
+                            "clear": m.clear,
+                            "evidence": m.evidence,
+                        })
+                    })
+                    .collect(),
+                classifier_top: outcome
+                    .classifier_scores
+                    .first()
+                    .map(|s| (s.document_type.clone(), s.probability)),
+                action: outcome.decision.action,
+                reasons: outcome.decision.reasons,
+                fields: outcome
+                    .fields
+                    .into_iter()
+                    .map(|(k, f)| (k, f.value))
+                    .collect(),
+                pages: read.pages.len(),
+                seconds: read.seconds,
             }
-            next += 1;
-        }
+        });
+        record(dir, case, &result, &policy, &mut tally, out);
     }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    summary(dir, &tally, &skipped, started.elapsed().as_secs_f64(), out);
+    summary(
+        dir,
+        &tally,
+        &skipped,
+        &setup,
+        started.elapsed().as_secs_f64(),
+        out,
+    );
     Ok(())
 }
 
@@ -754,6 +1011,9 @@ fn record(
             "document_type": outcome.document_type,
             "correct": correct,
             "classification_confidence": outcome.confidence,
+            "classified_by": outcome.classified_by,
+            "rules": outcome.rules,
+            "classifier_top": outcome.classifier_top,
             "action": action_str(outcome.action),
             "reasons": outcome.reasons,
             "fields": outcome.fields,
@@ -797,7 +1057,14 @@ fn share(n: usize, d: usize) -> Option<f64> {
     (d > 0).then(|| n as f64 / d as f64)
 }
 
-fn summary(dir: &Path, t: &Tally, skipped: &[Skipped], seconds: f64, out: &Output) {
+fn summary(
+    dir: &Path,
+    t: &Tally,
+    skipped: &[Skipped],
+    classifier: &ClassifierSetup,
+    seconds: f64,
+    out: &Output,
+) {
     let accuracy = share(t.correct, t.documents);
     let (req_labelled, req_matched) = t
         .fields
@@ -866,12 +1133,38 @@ fn summary(dir: &Path, t: &Tally, skipped: &[Skipped], seconds: f64, out: &Outpu
             "clean_correct_typed_auto_routed": t.clean_correct_auto,
             "clean_correct_typed_auto_routed_share": clean_share,
             "targets": targets,
+            "classifier": classifier,
             "seconds": seconds,
         }));
         return;
     }
     let pct = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{:.1} %", v * 100.0));
     println!();
+    println!(
+        "classifier: {}",
+        match classifier.mode.as_str() {
+            "none" => "none (rules only)".to_string(),
+            m => format!(
+                "{m}{}{}, training documents per model {:?}{}",
+                classifier
+                    .train_on
+                    .as_ref()
+                    .map_or(String::new(), |p| format!(", trained on {}", p.display())),
+                classifier
+                    .folds
+                    .map_or(String::new(), |k| format!(", {k} folds")),
+                classifier.examples_per_model,
+                if classifier.excluded_same_file > 0 {
+                    format!(
+                        " ({} training files left out: also evaluated)",
+                        classifier.excluded_same_file
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+        }
+    );
     println!(
         "{} document(s){}: type accuracy {} ({} correct)",
         t.documents,
@@ -991,15 +1284,17 @@ fn summary(dir: &Path, t: &Tally, skipped: &[Skipped], seconds: f64, out: &Outpu
 }
 
 /// A bar on stderr when a person is watching; nothing otherwise.
-fn progress(len: usize) -> Option<ProgressBar> {
+fn progress(len: usize, what: &str) -> Option<ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
     let bar = ProgressBar::new(len as u64);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} routing [{bar:30}] {pos}/{len} {elapsed}  {msg}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} {what} [{{bar:30}}] {{pos}}/{{len}} {{elapsed}}  {{msg}}"
+        ))
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     Some(bar)
@@ -1018,6 +1313,48 @@ mod tests {
         assert!(same_value("due_date", "2025-03-01", "2025-03-01"));
         assert!(same_value("vendor_name", "Acme, Inc.", "ACME Inc"));
         assert!(!same_value("party_b", "Acme Inc.", "Beta LLC"));
+    }
+
+    fn case(path: &str, ty: &str) -> Case {
+        Case {
+            path: PathBuf::from(path),
+            kind: SourceKind::Scan,
+            expected_type: ty.into(),
+            expected_fields: BTreeMap::new(),
+            degradation: None,
+        }
+    }
+
+    #[test]
+    fn folds_are_stratified_and_keep_copies_of_a_document_together() {
+        let cases = [
+            case("invoice/a.pdf", "invoice"),
+            case("invoice/a.png", "invoice"),
+            case("invoice/b.pdf", "invoice"),
+            case("invoice/c.pdf", "invoice"),
+            case("nda/x.docx", "nda"),
+            case("nda/y.docx", "nda"),
+            case("other/a.pdf", "unclassified"),
+            case("nda/a.pdf", "nda"),
+        ];
+        assert_eq!(folds(&cases, 2), [0, 0, 1, 0, 0, 1, 0, 0]);
+        // The same name in another folder is another document (nda/a.pdf: the third NDA).
+        assert_eq!(folds(&cases, 3), [0, 0, 1, 2, 0, 1, 0, 2]);
+    }
+
+    #[test]
+    fn training_needs_four_documents_of_two_types() {
+        let ex = |n: usize, types: &[&str]| -> Vec<(String, String)> {
+            (0..n)
+                .map(|i| {
+                    let t = types[i % types.len()];
+                    (format!("{t} document number {i}"), t.to_string())
+                })
+                .collect()
+        };
+        assert!(train(&ex(3, &["invoice", "nda"])).is_none());
+        assert!(train(&ex(6, &["invoice"])).is_none());
+        assert!(train(&ex(4, &["invoice", "nda"])).is_some());
     }
 
     #[test]

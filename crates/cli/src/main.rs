@@ -698,7 +698,7 @@ async fn run(data_dir: Option<PathBuf>, command: Command, out: &mut Output) -> R
             };
             out.record(&record);
         }
-        Command::Sync { once } => sync(&ws, once, &out).await?,
+        Command::Sync { once } => sync(&ws, once, out).await?,
         Command::Export { id, pdf, hocr } => {
             let id: DocumentId = id.parse().map_err(|e: countersign_core::ParseIdError| {
                 Error::new(ErrorCode::InvalidArgument, e.to_string())

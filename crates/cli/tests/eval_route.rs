@@ -1,6 +1,7 @@
 //! `countersign eval generate-docs` + `eval route`: a small labelled set (two documents per
 //! class) is generated, read with real OCR and routed; the JSON report has one line per document
-//! and a summary, and no document is auto-routed with the wrong type.
+//! and a summary, and no document is auto-routed with the wrong type. The OCR cache gives the same
+//! outcome without OCR; cross-validation and `--train-on` never train on a routed document.
 
 mod support;
 
@@ -31,7 +32,15 @@ fn eval_route_reports_per_document_and_a_summary_and_never_auto_routes_a_wrong_t
         assert!(std::path::Path::new(g["file"].as_str().unwrap()).is_file());
     }
 
-    let out = env.run(&["--json", "eval", "route", support::arg(&set)]);
+    let cache = env.inputs.join("ocr-cache");
+    let out = env.run(&[
+        "--json",
+        "eval",
+        "route",
+        support::arg(&set),
+        "--ocr-cache",
+        support::arg(&cache),
+    ]);
     assert!(out.status.success(), "{}", support::describe(&out));
     let lines = support::json_lines(&out);
     let (summary, docs) = lines.split_last().unwrap();
@@ -123,4 +132,62 @@ fn eval_route_reports_per_document_and_a_summary_and_never_auto_routes_a_wrong_t
         "{summary}"
     );
     assert!(summary["targets"].is_object(), "{summary}");
+    assert_eq!(summary["classifier"]["mode"], "none", "{summary}");
+
+    // The OCR cache: one entry per document, and a second run reads it with the same outcome.
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 12);
+    let again = |extra: &[&str]| {
+        let mut args = vec![
+            "--json",
+            "eval",
+            "route",
+            support::arg(&set),
+            "--ocr-cache",
+            support::arg(&cache),
+        ];
+        args.extend_from_slice(extra);
+        let out = env.run(&args);
+        assert!(out.status.success(), "{}", support::describe(&out));
+        support::json_lines(&out)
+    };
+    let outcome = |d: &serde_json::Value| {
+        (
+            d["file"].as_str().unwrap().to_string(),
+            d["document_type"].as_str().unwrap().to_string(),
+            d["action"].as_str().unwrap().to_string(),
+            d["fields"].clone(),
+        )
+    };
+    let cached = again(&[]);
+    assert_eq!(cached.len(), 13);
+    let first: Vec<_> = docs.iter().map(outcome).collect();
+    let second: Vec<_> = cached[..12].iter().map(outcome).collect();
+    assert_eq!(first, second);
+
+    // Cross-validation: one classifier per fold, never trained on the documents it routes.
+    let cv = again(&["--cross-validate", "2"]);
+    let summary = cv.last().unwrap();
+    assert_eq!(summary["classifier"]["mode"], "cross_validate", "{summary}");
+    let per_model = summary["classifier"]["examples_per_model"]
+        .as_array()
+        .unwrap();
+    assert_eq!(per_model.len(), 2, "{summary}");
+    let trained: u64 = per_model.iter().map(|n| n.as_u64().unwrap()).sum();
+    assert_eq!(
+        trained, 12,
+        "each document trains only the other fold's model"
+    );
+    assert_eq!(summary["auto_routed_wrong_type"], 0, "{summary}");
+    assert_eq!(summary["all_unclassified_flagged"], true, "{summary}");
+
+    // Training on the evaluated files themselves is refused file by file.
+    let same = again(&["--train-on", support::arg(&set)]);
+    let summary = same.last().unwrap();
+    assert_eq!(summary["classifier"]["mode"], "train_on", "{summary}");
+    assert_eq!(summary["classifier"]["excluded_same_file"], 12, "{summary}");
+    assert_eq!(summary["classifier"]["external_examples"], 0, "{summary}");
+    for d in &same[..12] {
+        assert_ne!(d["classified_by"], "classifier", "{d}");
+        assert_ne!(d["classified_by"], "rules_and_classifier", "{d}");
+    }
 }

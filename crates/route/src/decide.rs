@@ -4,8 +4,11 @@
 //!
 //! Classification: a clear rule match that no other type's rules clearly match decides (the
 //! classifier, if any, is consulted and a confident disagreement is a reason for review). Two
-//! clear matches are a conflict. Without a clear match the classifier decides; without a
-//! confident classifier the document is `unclassified`, which is never auto-routed.
+//! clear matches are a conflict. Without a clear match the classifier decides, except for a
+//! type the policy's gates exclude (`none`, `all`, page range: the classifier only knows words);
+//! a classifier too unsure to guess leaves one weakly matching type standing (for review), as if
+//! there were no classifier; otherwise the document is `unclassified`, which is never
+//! auto-routed.
 //!
 //! A reviewer's [`Hints`] override: their type decides (confidence 1.0, basis `reviewer`; rules
 //! and classifier are still evaluated and recorded) and their field values replace the extracted
@@ -392,17 +395,22 @@ fn classify(
                 [a, b] => format!("rules conflict: {a} and {b} both match clearly"),
                 _ => format!("rules conflict: {} all match clearly", names.join(", ")),
             });
-            // Propose the conflicting type the classifier prefers, else the one with most points.
-            let pick = match scores {
-                Some(s) => clear
+            // Propose the conflicting type the classifier prefers, if it is sure enough to guess
+            // (an unsure classifier adds nothing), else the one with most points.
+            let preferred = scores.map(|s| {
+                let best = clear
                     .iter()
                     .max_by(|a, b| {
                         prob(s, &a.document_type)
                             .total_cmp(&prob(s, &b.document_type))
                             .then_with(|| b.document_type.cmp(&a.document_type))
                     })
-                    .expect("two or more"),
-                None => clear[0],
+                    .expect("two or more");
+                (best, prob(s, &best.document_type))
+            });
+            let pick = match preferred {
+                Some((best, p)) if p >= t.min_guess_confidence => best,
+                _ => clear[0],
             };
             let c = scores.map_or(0.5, |s| prob(s, &pick.document_type));
             (pick.document_type.clone(), c, ClassificationBasis::Rules)
@@ -427,10 +435,50 @@ fn classify(
                     ));
                     (UNCLASSIFIED.to_string(), 0.0, ClassificationBasis::None)
                 } else if top.probability < t.min_guess_confidence {
+                    // An unsure classifier adds nothing: one weakly matching type is proposed
+                    // (for review) as it is without a classifier.
+                    match single_weak_match(rule_matches) {
+                        Some(only) => {
+                            let strong = policy.types[&only.document_type].rules.strong_points;
+                            reasons.push(format!(
+                                "only weak rule evidence for {} ({} of {} points) and the classifier is unsure ({:.2})",
+                                only.document_type, only.points, strong, top.probability
+                            ));
+                            (
+                                only.document_type.clone(),
+                                t.rule_confidence * only.strength,
+                                ClassificationBasis::Rules,
+                            )
+                        }
+                        None => {
+                            reasons.push(format!(
+                                "unclassified: {} and the classifier is unsure ({:.2})",
+                                rule_summary(rule_matches),
+                                top.probability
+                            ));
+                            (
+                                UNCLASSIFIED.to_string(),
+                                top.probability,
+                                ClassificationBasis::None,
+                            )
+                        }
+                    }
+                } else if let Some(m) = rule_matches
+                    .iter()
+                    .find(|m| m.excluded && m.document_type == top.document_type)
+                {
+                    // The policy's gates rule the type out (a receipt is not an invoice): the
+                    // classifier, which only knows words, does not overrule them.
                     reasons.push(format!(
-                        "unclassified: {} and the classifier is unsure ({:.2})",
-                        rule_summary(rule_matches),
-                        top.probability
+                        "unclassified: the classifier suggests {} ({:.2}) but the policy's rules exclude it ({})",
+                        top.document_type,
+                        top.probability,
+                        m.evidence
+                            .iter()
+                            .filter(|e| e.starts_with("excluded") || e.starts_with("required") || e.starts_with("page count"))
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join("; ")
                     ));
                     (
                         UNCLASSIFIED.to_string(),
@@ -456,30 +504,27 @@ fn classify(
                     )
                 }
             }
-            _ => {
-                let weak: Vec<&RuleMatch> = rule_matches.iter().filter(|m| m.matched).collect();
-                match weak.as_slice() {
-                    [only] => {
-                        let strong = policy.types[&only.document_type].rules.strong_points;
-                        reasons.push(format!(
+            _ => match single_weak_match(rule_matches) {
+                Some(only) => {
+                    let strong = policy.types[&only.document_type].rules.strong_points;
+                    reasons.push(format!(
                             "only weak rule evidence for {} ({} of {} points) and no classifier is trained yet",
                             only.document_type, only.points, strong
                         ));
-                        (
-                            only.document_type.clone(),
-                            t.rule_confidence * only.strength,
-                            ClassificationBasis::Rules,
-                        )
-                    }
-                    _ => {
-                        reasons.push(format!(
-                            "unclassified: {} and no classifier is trained yet",
-                            rule_summary(rule_matches)
-                        ));
-                        (UNCLASSIFIED.to_string(), 0.0, ClassificationBasis::None)
-                    }
+                    (
+                        only.document_type.clone(),
+                        t.rule_confidence * only.strength,
+                        ClassificationBasis::Rules,
+                    )
                 }
-            }
+                None => {
+                    reasons.push(format!(
+                        "unclassified: {} and no classifier is trained yet",
+                        rule_summary(rule_matches)
+                    ));
+                    (UNCLASSIFIED.to_string(), 0.0, ClassificationBasis::None)
+                }
+            },
         },
     };
 
@@ -497,6 +542,15 @@ fn classify(
         confidence,
         basis,
         reasons,
+    }
+}
+
+/// The one type whose rules matched (not clearly), if exactly one did.
+fn single_weak_match(rule_matches: &[RuleMatch]) -> Option<&RuleMatch> {
+    let mut weak = rule_matches.iter().filter(|m| m.matched);
+    match (weak.next(), weak.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
     }
 }
 
@@ -754,6 +808,74 @@ mod tests {
         );
     }
 
+    fn conflict() -> OcrPage {
+        // An invoice (more points) that reads like a purchase order as well.
+        page(0)
+            .line(80, &[(100, "PURCHASE ORDER"), (1300, "INVOICE")])
+            .line(
+                200,
+                &[(100, "PO Number: 5521"), (900, "Invoice Number: 77")],
+            )
+            .line(240, &[(900, "Bill To: Initech")])
+            .line(280, &[(900, "Total Due: $10.00 Subtotal $10.00")])
+            .build()
+    }
+
+    #[test]
+    fn a_conflict_proposes_the_classifiers_type_only_when_it_is_sure_enough() {
+        let policy = Policy::embedded_default();
+        let out = route(&policy, &[conflict()], None);
+        assert!(out.decision.reasons[0].starts_with("rules conflict: "));
+        assert_eq!(out.document_type, "invoice", "most points");
+        // A classifier sure it is a purchase order proposes that.
+        let po_texts: Vec<(String, String)> = (0..8)
+            .map(|i| {
+                let t = if i % 2 == 0 { "purchase_order" } else { "nda" };
+                let text = if t == "purchase_order" {
+                    format!("purchase order invoice number po number bill to total due {i}")
+                } else {
+                    format!("confidential information receiving party secrecy {i}")
+                };
+                (text, t.to_string())
+            })
+            .collect();
+        let sure = Model::train(&po_texts).unwrap();
+        let out = route(&policy, &[conflict()], Some(&sure));
+        assert!(
+            prob(&out.classifier_scores, "purchase_order")
+                >= policy.thresholds.min_guess_confidence
+        );
+        assert_eq!(out.document_type, "purchase_order");
+        // Regression: an unsure classifier (it leans to a purchase order by a hair) decided
+        // the proposal; the rules' points decide then.
+        let vague: Vec<(String, String)> = (0..16)
+            .map(|i| {
+                let t = ["nda", "hr_form", "invoice", "purchase_order"][i % 4];
+                let extra = if t == "purchase_order" {
+                    "purchase"
+                } else {
+                    ""
+                };
+                (
+                    format!("lorem ipsum dolor sit amet {extra} {i}"),
+                    t.to_string(),
+                )
+            })
+            .collect();
+        let unsure = Model::train(&vague).unwrap();
+        let out = route(&policy, &[conflict()], Some(&unsure));
+        let (po, inv) = (
+            prob(&out.classifier_scores, "purchase_order"),
+            prob(&out.classifier_scores, "invoice"),
+        );
+        assert!(
+            po > inv && po < policy.thresholds.min_guess_confidence,
+            "{po} {inv}"
+        );
+        assert_eq!(out.document_type, "invoice");
+        assert_eq!(out.decision.action, DecisionAction::Review);
+    }
+
     #[test]
     fn classifier_decides_when_rules_are_silent() {
         let policy = Policy::embedded_default();
@@ -788,6 +910,75 @@ mod tests {
             [format!(
                 "unclassified: no rule matched and the classifier is unsure ({p:.2})"
             )]
+        );
+    }
+
+    #[test]
+    fn an_unsure_classifier_leaves_a_weak_rule_match_standing() {
+        // Regression: with a classifier trained, a document that only weakly matched one type
+        // and that the classifier was unsure about became unclassified; without a classifier
+        // it was proposed as that type (for review). An unsure classifier adds nothing.
+        let policy = Policy::embedded_default();
+        let model = Model::train(&training()).unwrap();
+        let weak = page(0)
+            .line(80, &[(100, "Quarterly newsletter")])
+            .line(
+                300,
+                &[(100, "Emergency contact and hire date for the records")],
+            )
+            .build();
+        let without = route(&policy, std::slice::from_ref(&weak), None);
+        assert_eq!(without.document_type, "hr_form");
+        let out = route(&policy, &[weak], Some(&model));
+        let p = out.classifier_scores[0].probability;
+        assert!(p < policy.thresholds.min_guess_confidence, "{p}");
+        assert_eq!(out.document_type, "hr_form");
+        assert_eq!(out.classified_by, ClassificationBasis::Rules);
+        assert_eq!(out.decision.action, DecisionAction::Review);
+        assert!(
+            out.decision.reasons[0]
+                .starts_with("only weak rule evidence for hr_form (2 of 4 points) and the classifier is unsure ("),
+            "{:?}",
+            out.decision.reasons
+        );
+    }
+
+    #[test]
+    fn the_classifier_does_not_overrule_a_policy_exclusion() {
+        // Regression: a receipt, which the default policy's gates exclude from invoices, was
+        // typed an invoice by a classifier that only sees invoice words in it.
+        let policy = Policy::embedded_default();
+        let model = Model::train(&training()).unwrap();
+        let receipt = page(0)
+            .line(80, &[(100, "Contoso receipt")])
+            .line(200, &[(100, "Receipt Number 334567")])
+            .line(240, &[(100, "Bill to: Benson Miller")])
+            .line(
+                600,
+                &[(100, "Subtotal $710.00 amount due $0.00 balance due $0.00")],
+            )
+            .build();
+        let out = route(&policy, &[receipt], Some(&model));
+        assert_eq!(out.classifier_scores[0].document_type, "invoice");
+        assert!(
+            out.classifier_scores[0].probability >= policy.thresholds.min_guess_confidence,
+            "{:?}",
+            out.classifier_scores
+        );
+        assert!(out
+            .rule_matches
+            .iter()
+            .any(|m| m.document_type == "invoice" && m.excluded));
+        assert_eq!(out.document_type, UNCLASSIFIED);
+        assert_eq!(out.classified_by, ClassificationBasis::None);
+        assert_ne!(out.decision.action, DecisionAction::AutoRoute);
+        assert!(
+            out.decision.reasons[0].starts_with("unclassified: the classifier suggests invoice (")
+                && out.decision.reasons[0].contains(
+                    "the policy's rules exclude it (excluded phrase \"receipt number\" present)"
+                ),
+            "{:?}",
+            out.decision.reasons
         );
     }
 

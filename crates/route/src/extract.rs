@@ -167,6 +167,7 @@ fn extract_one(ext: &FieldExtractor, order: DateOrder, doc: &DocView) -> Option<
             for occ in occurrences {
                 if let Some(f) = from_right(page, &occ, ext, order)
                     .or_else(|| from_below(page, &occ, ext, order))
+                    .or_else(|| before_next_label(page, &occ, ext, order))
                 {
                     return Some(f);
                 }
@@ -280,6 +281,31 @@ fn from_right(
     }
 }
 
+/// Last resort for a name after a label with a colon, when neither the row (it goes on with
+/// another label) nor the row below had it: the words up to the next label ("Full Name: Raymond
+/// Amy Date: 02/04/2022" → "Raymond Amy").
+fn before_next_label(
+    page: &PageView,
+    occ: &[usize],
+    ext: &FieldExtractor,
+    order: DateOrder,
+) -> Option<Field> {
+    if !matches!(ext.kind, FieldKind::Name | FieldKind::Text)
+        || !page.words[*occ.last()?].text.ends_with(':')
+    {
+        return None;
+    }
+    let right = page.right_of(occ);
+    let runs = page.runs(&right);
+    let value = until_label(page, runs.first()?);
+    // Only a run that goes on with a label, and at least two words before it: in "Vendor: Ship
+    // To:" the next label is two words long and no vendor is named.
+    if value.len() < 2 || value.len() == runs[0].len() {
+        return None;
+    }
+    text_value(page, value, ext, order)
+}
+
 fn from_below(
     page: &PageView,
     occ: &[usize],
@@ -314,14 +340,30 @@ fn until_label<'a>(page: &PageView, words: &'a [usize]) -> &'a [usize] {
 }
 
 /// A label stands alone on its row (a form or table header), not inside a sentence: no word
-/// closer than one and a half line heights on either side.
+/// closer than one and a half line heights on either side. A box key just before it ("e
+/// Employee's name", "1 Wages", "12a Code": a letter or number of at most three characters, as tax
+/// forms number their boxes) is part of the form, not a sentence.
 fn isolated(page: &PageView, occ: &[usize]) -> bool {
     let b = page.bbox_of(occ);
     let h = label_height(page, occ);
     let limit = h * 3 / 2;
+    let box_key = |w: &crate::layout::Word| w.token.chars().count() <= 3;
     !page.words.iter().enumerate().any(|(i, w)| {
         if occ.contains(&i) || w.token.is_empty() {
             return false;
+        }
+        if box_key(w) && w.bbox[2] <= b[0] && page.words[occ[0]].line == w.line {
+            // A box key starts the line and is the only word before the label.
+            let other = page.words.iter().enumerate().any(|(j, o)| {
+                j != i
+                    && !occ.contains(&j)
+                    && !o.token.is_empty()
+                    && o.line == w.line
+                    && o.bbox[2] <= b[0]
+            });
+            if !other {
+                return false;
+            }
         }
         let overlap = w.bbox[3].min(b[3]).saturating_sub(w.bbox[1].max(b[1]));
         let same_row = overlap * 2 >= h.min(w.bbox[3].saturating_sub(w.bbox[1]).max(1));
@@ -331,8 +373,8 @@ fn isolated(page: &PageView, occ: &[usize]) -> bool {
     })
 }
 
-/// A name or text value: the run's words up to the next label, unless the run starts with a
-/// label (then the value is not here).
+/// A name or text value: the run's words, unless a label is among them (then the value is not
+/// here: "Vendor  Ship To:" is a heading row).
 fn text_value(
     page: &PageView,
     run: &[usize],

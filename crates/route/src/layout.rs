@@ -148,7 +148,14 @@ impl PageView {
         if phrase.is_empty() {
             return found;
         }
+        // OCR often loses the space inside a label ("FullName:", "InvoiceNumber"): a word that
+        // is exactly the phrase's words run together is the phrase.
+        let merged = (phrase.len() >= 2).then(|| phrase.concat());
         for start in 0..self.words.len() {
+            if merged.as_deref() == Some(self.words[start].token.as_str()) {
+                found.push(vec![start]);
+                continue;
+            }
             if !token_eq(&self.words[start].token, &phrase[0], fuzzy) {
                 continue;
             }
@@ -470,6 +477,25 @@ mod tests {
             p.find_phrase(&toks("invoce number"), true),
             vec![vec![0, 1]]
         );
+    }
+
+    #[test]
+    fn a_phrase_run_together_by_ocr_is_found() {
+        // Regression: "FullName: Raymond Amy" (OCR lost the space) had no "Full Name" label.
+        let p = PageView::new(
+            &page(0)
+                .line(100, &[(100, "FullName: Raymond Amy")])
+                .line(140, &[(100, "Fullname")])
+                .line(180, &[(100, "Fuller Name")])
+                .build(),
+        );
+        assert_eq!(
+            p.find_phrase(&toks("full name"), false),
+            vec![vec![0], vec![3]]
+        );
+        // Only the whole phrase run together: a word that merely starts with it is not.
+        assert!(p.find_phrase(&toks("full"), false).is_empty());
+        assert_eq!(p.join(&p.right_of(&[0])), "Raymond Amy");
     }
 
     #[test]

@@ -26,6 +26,8 @@
 
 pub mod classify;
 pub mod decide;
+#[cfg(test)]
+mod default_policy_tests;
 mod error;
 pub mod extract;
 pub mod hints;

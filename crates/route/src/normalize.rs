@@ -18,12 +18,50 @@ pub enum DateOrder {
     Dmy,
 }
 
-/// A word as rules compare it: lower case, letters, digits and `#` only ("Number:" → "number").
+/// A word as rules compare it: lower case, letters, digits and `#` only ("Number:" → "number"),
+/// accents folded ("Numéro" → "numero", "Größe" → "grosse"): OCR drops and confuses diacritics,
+/// and a policy should not have to spell every phrase both ways.
 pub fn token(word: &str) -> String {
-    word.chars()
-        .filter(|c| c.is_alphanumeric() || *c == '#' || *c == '&')
-        .flat_map(char::to_lowercase)
-        .collect()
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars().flat_map(char::to_lowercase) {
+        if c == '#' || c == '&' {
+            out.push(c);
+        } else if c.is_alphanumeric() {
+            match fold_accent(c) {
+                Some(plain) => out.push_str(plain),
+                None => out.push(c),
+            }
+        }
+    }
+    // "&" written as a word is "and" ("Confidentiality & Invention Assignment Agreement").
+    if out == "&" {
+        return "and".to_string();
+    }
+    out
+}
+
+/// The unaccented spelling of a lower-case Latin letter with a diacritic (`None`: keep it).
+fn fold_accent(c: char) -> Option<&'static str> {
+    Some(match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
+        'æ' => "ae",
+        'ç' | 'ć' | 'č' => "c",
+        'ď' | 'đ' => "d",
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => "e",
+        'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' | 'ı' => "i",
+        'ł' | 'ľ' => "l",
+        'ñ' | 'ń' | 'ň' => "n",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => "o",
+        'œ' => "oe",
+        'ř' => "r",
+        'ß' => "ss",
+        'ś' | 'š' | 'ş' => "s",
+        'ť' | 'ţ' => "t",
+        'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' => "u",
+        'ý' | 'ÿ' => "y",
+        'ź' | 'ż' | 'ž' => "z",
+        _ => return None,
+    })
 }
 
 /// The non-empty tokens of a text, in order.
@@ -59,8 +97,53 @@ const WEEKDAYS: [&str; 7] = [
     "sunday",
 ];
 
+/// Month names in the languages invoices arrive in most (French, German, Dutch, Spanish), accents
+/// folded, with the month each is; abbreviations of these are not read (too many collide).
+const FOREIGN_MONTHS: [(&str, u32); 40] = [
+    ("janvier", 1),
+    ("fevrier", 2),
+    ("mars", 3),
+    ("avril", 4),
+    ("mai", 5),
+    ("juin", 6),
+    ("juillet", 7),
+    ("aout", 8),
+    ("septembre", 9),
+    ("octobre", 10),
+    ("novembre", 11),
+    ("decembre", 12),
+    ("januar", 1),
+    ("februar", 2),
+    ("marz", 3),
+    ("maerz", 3),
+    ("juni", 6),
+    ("juli", 7),
+    ("oktober", 10),
+    ("dezember", 12),
+    ("januari", 1),
+    ("februari", 2),
+    ("maart", 3),
+    ("mei", 5),
+    ("augustus", 8),
+    ("enero", 1),
+    ("febrero", 2),
+    ("marzo", 3),
+    ("abril", 4),
+    ("mayo", 5),
+    ("junio", 6),
+    ("julio", 7),
+    ("agosto", 8),
+    ("septiembre", 9),
+    ("setiembre", 9),
+    ("octubre", 10),
+    ("noviembre", 11),
+    ("diciembre", 12),
+    ("janv", 1),
+    ("fevr", 2),
+];
+
 fn month_of(tok: &str) -> Option<u32> {
-    let t = tok.to_lowercase();
+    let t = token(tok);
     if t.len() < 3 {
         return None;
     }
@@ -71,6 +154,12 @@ fn month_of(tok: &str) -> Option<u32> {
         .iter()
         .position(|m| *m == t || (t.len() == 3 && m.starts_with(&t)))
         .map(|i| i as u32 + 1)
+        .or_else(|| {
+            FOREIGN_MONTHS
+                .iter()
+                .find(|(m, _)| *m == t)
+                .map(|(_, n)| *n)
+        })
 }
 
 fn is_weekday(tok: &str) -> bool {
@@ -82,7 +171,11 @@ fn is_weekday(tok: &str) -> bool {
 fn day_number(tok: &str) -> Option<u32> {
     let digits = tok.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let suffix = &tok[digits.len()..].to_lowercase();
-    if !suffix.is_empty() && !["st", "nd", "rd", "th"].contains(&suffix.as_str()) {
+    // English ordinals, and the French "1er" (premier).
+    let ordinal = suffix.is_empty()
+        || ["st", "nd", "rd", "th"].contains(&suffix.as_str())
+        || (suffix == "er" && digits == "1");
+    if !ordinal {
         return None;
     }
     if digits.is_empty() || digits.len() > 2 || !digits.chars().all(|c| c.is_ascii_digit()) {
@@ -122,7 +215,10 @@ pub fn date(text: &str, order: DateOrder) -> Option<String> {
     // "Tuesday, the 2nd day of January, 2024": weekday and filler words carry no date.
     let toks: Vec<&str> = toks
         .into_iter()
-        .filter(|t| !is_weekday(t) && !["the", "day", "of"].contains(&t.to_lowercase().as_str()))
+        .filter(|t| {
+            !is_weekday(t)
+                && !["the", "day", "of", "de", "del"].contains(&t.to_lowercase().as_str())
+        })
         .collect();
     if toks.len() != 3 {
         return None;
@@ -340,6 +436,17 @@ pub fn identifier(text: &str) -> Option<String> {
         .trim()
         .trim_start_matches(['#', ':', '№'])
         .trim_end_matches(['.', ',', ';', ':', ')']);
+    // A number sign written into the word: "n°562044387", "No.4471", "Nr.88" (French, English,
+    // German and Dutch abbreviations of "number").
+    let t = ["n°", "nº", "no.", "nr.", "n.", "no:", "nr:"]
+        .iter()
+        .find_map(|p| {
+            t.get(..p.len())
+                .filter(|head| head.eq_ignore_ascii_case(p))
+                .map(|_| &t[p.len()..])
+                .filter(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .unwrap_or(t);
     // A date next to a number label is the date, not the number.
     if date(t, DateOrder::Mdy).is_some() {
         return None;
@@ -491,5 +598,51 @@ mod tests {
     #[test]
     fn tokens_drop_punctuation() {
         assert_eq!(tokens("Invoice Number: #42"), ["invoice", "number", "#42"]);
+    }
+
+    #[test]
+    fn tokens_fold_accents() {
+        // Regression: "Numéro de facture" never matched the policy's "numero de facture", and
+        // an OCR that dropped an accent missed a phrase written with it.
+        assert_eq!(tokens("Numéro de FACTURE"), ["numero", "de", "facture"]);
+        assert_eq!(tokens("Échéance Größe"), ["echeance", "grosse"]);
+        assert_eq!(tokens("Net à payer"), tokens("Net a payer"));
+        // "&" as a word is "and"; inside a word it stays.
+        assert_eq!(
+            tokens("Smith & Wesson AT&T"),
+            ["smith", "and", "wesson", "at&t"]
+        );
+    }
+
+    #[test]
+    fn dates_with_french_german_dutch_and_spanish_months() {
+        let cases = [
+            ("05 Juillet 2015", "2015-07-05"),
+            ("1er février 2024", "2024-02-01"),
+            ("12 décembre 2023", "2023-12-12"),
+            ("3. März 2024", "2024-03-03"),
+            ("12 november 2015", "2015-11-12"),
+            ("29 oktober 2015", "2015-10-29"),
+            ("22 de septiembre de 2022", "2022-09-22"),
+        ];
+        for (input, want) in cases {
+            let got = date(input, DateOrder::Mdy);
+            if want.is_empty() {
+                assert_eq!(got, None, "{input}");
+            } else {
+                assert_eq!(got.as_deref(), Some(want), "{input}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_number_sign_written_into_an_identifier_is_dropped() {
+        // Regression: "Facture n°562044387" gave no invoice number ("°" is not part of one).
+        assert_eq!(identifier("n°562044387").unwrap(), "562044387");
+        assert_eq!(identifier("No.4471").unwrap(), "4471");
+        assert_eq!(identifier("Nr.88-A").unwrap(), "88-A");
+        // A word that merely starts like that is kept whole.
+        assert_eq!(identifier("NO12345").unwrap(), "NO12345");
+        assert_eq!(identifier("N5-17").unwrap(), "N5-17");
     }
 }

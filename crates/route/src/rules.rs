@@ -24,6 +24,10 @@ pub struct RuleMatch {
     pub matched: bool,
     /// Gates passed and at least `strong_points`: the rule alone can decide.
     pub clear: bool,
+    /// A gate failed (`all`, `none`, page range): the policy rules this type out, and the
+    /// classifier does not overrule that.
+    #[serde(default)]
+    pub excluded: bool,
     /// What was found (and which gate failed), in words.
     pub evidence: Vec<String>,
 }
@@ -37,10 +41,14 @@ pub fn match_rules(policy: &Policy, pages: &[OcrPage]) -> Vec<RuleMatch> {
 pub(crate) fn evaluate(policy: &Policy, doc: &DocView) -> Vec<RuleMatch> {
     let tokens = doc.tokens();
     let hay = format!(" {} ", tokens.join(" "));
+    let heading = doc
+        .pages
+        .first()
+        .and_then(|first| heading_line(policy, first));
     let mut out: Vec<RuleMatch> = policy
         .types
         .values()
-        .map(|t| evaluate_type(&t.name, &t.rules, policy, doc, &tokens, &hay))
+        .map(|t| evaluate_type(&t.name, &t.rules, policy, doc, &tokens, &hay, heading))
         .filter(|m| m.points > 0)
         .collect();
     out.sort_by(|a, b| {
@@ -62,6 +70,7 @@ fn evaluate_type(
     doc: &DocView,
     tokens: &[&str],
     hay: &str,
+    heading: Option<u32>,
 ) -> RuleMatch {
     let mut points = 0;
     let mut evidence = Vec::new();
@@ -90,9 +99,28 @@ fn evaluate_type(
     }
 
     if let Some(first) = doc.pages.first() {
-        for phrase in &rules.title {
-            if in_title_zone(first, phrase) {
-                points += TITLE_POINTS;
+        // Longest phrases first: a title is one piece of evidence, so "service agreement" inside
+        // "cloud service agreement" does not score again.
+        let mut phrases: Vec<&String> = rules.title.iter().collect();
+        phrases.sort_by_key(|p| std::cmp::Reverse(normalize::tokens(p).len()));
+        let mut used: Vec<usize> = Vec::new();
+        for phrase in phrases {
+            let found: Vec<Vec<usize>> = title_occurrences(first, phrase)
+                .into_iter()
+                .filter(|occ| {
+                    in_title_zone(first, occ)
+                        || heading.is_some_and(|line| starts_heading(first, occ, line))
+                })
+                .collect();
+            if found.is_empty() || found.iter().all(|occ| occ.iter().any(|i| used.contains(i))) {
+                continue;
+            }
+            used.extend(found.iter().flatten().copied());
+            points += TITLE_POINTS;
+            let below = !found.iter().any(|occ| in_title_zone(first, occ));
+            if below {
+                evidence.push(format!("title {phrase:?} (heading below the top quarter)"));
+            } else {
                 evidence.push(format!("title {phrase:?}"));
             }
         }
@@ -160,6 +188,7 @@ fn evaluate_type(
         strength,
         matched,
         clear,
+        excluded: !gates_ok,
         evidence,
     }
 }
@@ -174,13 +203,80 @@ fn page_height(page: &PageView) -> u32 {
     }
 }
 
-fn in_title_zone(page: &PageView, phrase: &str) -> bool {
-    let limit = page_height(page) / 4;
+/// Where a title phrase is written on a page. One-word titles match exactly ("invoiced" is not
+/// "invoice"); longer ones tolerate a slip.
+fn title_occurrences(page: &PageView, phrase: &str) -> Vec<Vec<usize>> {
     let toks = normalize::tokens(phrase);
-    // One-word titles match exactly ("invoiced" is not "invoice"); longer ones tolerate a slip.
     page.find_phrase(&toks, toks.len() >= 2)
+}
+
+fn in_title_zone(page: &PageView, occ: &[usize]) -> bool {
+    page.bbox_of(occ)[1] <= page_height(page) / 4
+}
+
+/// Words that say "number" after a title ("Invoice No. 42", "Facture n° 17", "Rechnung Nr. 5").
+const NUMBER_WORDS: [&str; 7] = ["no", "nr", "n", "number", "num", "nummer", "numero"];
+
+/// Whether a phrase found on a page starts a heading line: it is the first word of its line and
+/// the line has nothing after it, or goes on with a colon or a number ("FACTURE: ABC12345",
+/// "Facture n°562044387 du 02 Juillet 2015", "Invoice # 17"), not with running text
+/// ("Invoice processing moves to…").
+fn heads_line(page: &PageView, occ: &[usize]) -> bool {
+    let Some(&first) = occ.first() else {
+        return false;
+    };
+    let line: Vec<usize> = page
+        .line_of(first)
+        .into_iter()
+        .filter(|&i| !page.words[i].token.is_empty())
+        .collect();
+    if line.first() != Some(&first) {
+        return false;
+    }
+    let last = *occ.last().expect("non-empty");
+    let after: Vec<usize> = line
         .iter()
-        .any(|idx| page.bbox_of(idx)[1] <= limit)
+        .copied()
+        .filter(|i| !occ.contains(i) && page.words[*i].bbox[0] >= page.words[last].bbox[0])
+        .collect();
+    let Some(&next) = after.first() else {
+        return true;
+    };
+    let next = &page.words[next];
+    // A phrase followed by an amount is a line of figures ("Total Due $1,234.50"), not a title.
+    if normalize::looks_like_money(&next.text) {
+        return false;
+    }
+    page.words[last].text.ends_with(':')
+        || next.text.starts_with([':', '#', '№'])
+        || next.token.chars().any(|c| c.is_ascii_digit())
+        || NUMBER_WORDS.contains(&next.token.as_str())
+}
+
+fn starts_heading(page: &PageView, occ: &[usize], line: u32) -> bool {
+    occ.first().is_some_and(|&i| page.words[i].line == line) && heads_line(page, occ)
+}
+
+/// The title of a first page that has none in its top quarter (a letter-style invoice under a
+/// letterhead and address block, a template after a page of instructions): the top-most line
+/// of the first page that starts with some type's title phrase and reads as a heading (see
+/// [`heads_line`]). Only that one line counts, so one document has one title.
+fn heading_line(policy: &Policy, first: &PageView) -> Option<u32> {
+    let titles: Vec<&String> = policy.types.values().flat_map(|t| &t.rules.title).collect();
+    let top_quarter = titles.iter().any(|phrase| {
+        title_occurrences(first, phrase)
+            .iter()
+            .any(|occ| in_title_zone(first, occ))
+    });
+    if top_quarter {
+        return None;
+    }
+    titles
+        .iter()
+        .flat_map(|phrase| title_occurrences(first, phrase))
+        .filter(|occ| heads_line(first, occ))
+        .min_by_key(|occ| (first.bbox_of(occ)[1], first.bbox_of(occ)[0]))
+        .map(|occ| first.words[occ[0]].line)
 }
 
 /// A phrase found exactly or approximately (normalised Levenshtein over windows of one word
@@ -348,11 +444,80 @@ mod tests {
     }
 
     #[test]
+    fn a_heading_below_the_top_quarter_is_the_title_when_none_is_above() {
+        // Regression: a letter-style invoice (letterhead and addresses first, "FACTURE:
+        // ABC12345" half-way down) had no title evidence at all.
+        let p = policy("title = [\"invoice\", \"facture\"]");
+        let letter = |heading: &str| {
+            page(0)
+                .line(100, &[(100, "CONTOSO LTD.")])
+                .line(140, &[(100, "60 RUE EMILE ZOLA")])
+                .line(180, &[(100, "34560 PARIS")])
+                .line(800, &[(100, heading)])
+                .line(900, &[(100, "Purchase Order 4471")])
+                .build()
+        };
+        for heading in [
+            "FACTURE: ABC12345",
+            "Facture n°562044387 du 02 Juillet 2015",
+            "Invoice",
+            "Invoice # 17",
+        ] {
+            let m = match_rules(&p, &[letter(heading)]);
+            let inv = m.iter().find(|m| m.document_type == "invoice").unwrap();
+            assert_eq!(inv.points, 3, "{heading}: {:?}", inv.evidence);
+            assert!(inv.evidence[0].contains("heading below the top quarter"));
+            // Only the first heading is the title: the purchase order line below is not.
+            assert!(
+                !m.iter().any(|m| m.document_type == "purchase_order"),
+                "{heading}: {m:?}"
+            );
+        }
+        // Running text is not a heading; nor is a phrase that does not start its line.
+        for text in [
+            "Invoice processing moves to the new team",
+            "Your invoice 17",
+        ] {
+            let m = match_rules(&p, &[letter(text)]);
+            assert!(
+                !m.iter().any(|m| m.document_type == "invoice"),
+                "{text}: {m:?}"
+            );
+        }
+        // With a title in the top quarter, a heading further down is not another title.
+        let titled = page(0)
+            .line(100, &[(100, "PURCHASE ORDER")])
+            .line(800, &[(100, "Invoice")])
+            .build();
+        let m = match_rules(&p, &[titled]);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert_eq!(m[0].document_type, "purchase_order");
+    }
+
+    #[test]
+    fn a_title_inside_a_longer_title_scores_once() {
+        // Regression: "service agreement" inside "cloud service agreement" scored a second
+        // title, which outweighed the other type's evidence.
+        let p = policy("title = [\"invoice\", \"tax invoice\"]");
+        let doc = page(0).line(100, &[(700, "TAX INVOICE")]).build();
+        let m = &match_rules(&p, &[doc])[0];
+        assert_eq!(m.points, 3, "{:?}", m.evidence);
+        assert_eq!(m.evidence, ["title \"tax invoice\""]);
+        // Two separate titles still count twice.
+        let doc = page(0)
+            .line(100, &[(700, "TAX INVOICE")])
+            .line(140, &[(700, "Invoice")])
+            .build();
+        assert_eq!(match_rules(&p, &[doc])[0].points, 6);
+    }
+
+    #[test]
     fn gates_block_a_match_but_keep_the_evidence() {
         let p = policy("title = [\"invoice\"]\nany = [\"bill to\"]\nnone = [\"acme widgets\"]");
         let m = &match_rules(&p, &[invoice_page()])[0];
         assert_eq!(m.points, 4);
         assert!(!m.matched && !m.clear);
+        assert!(m.excluded);
         assert_eq!(m.strength, 0.0);
         assert!(m.evidence.iter().any(|e| e.contains("excluded phrase")));
 
