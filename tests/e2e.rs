@@ -1285,23 +1285,8 @@ async fn the_demo_import_a_sample_approve_send_sign_and_see_it_complete_by_itsel
 /// A US Letter page at 300 dpi set in 5.8 pt Times: about 1,500 words, the dense page of the
 /// review benchmark (real text, read by the real OCR).
 fn write_dense_page(path: &Path) {
-    use countersign_ocr::synth::{encode_png, Font, DPI, TEXTS};
-    use countersign_ocr::typeset::{Paragraph, Style, Typesetter};
-    let mut ts = Typesetter::new().expect("PDFium for the typesetter");
-    let style = Style::new(Font::Times, 5.8);
-    let paragraphs: Vec<Paragraph> = TEXTS
-        .iter()
-        .cycle()
-        .take(40)
-        .flat_map(|t| t.text.split("\n\n"))
-        .map(|p| Paragraph {
-            text: p.replace('\n', " "),
-            style,
-            space_before: 1.0,
-        })
-        .collect();
-    let layout = ts.flow(&paragraphs, 30.0, 1).unwrap().remove(0);
-    let image = ts.render(&layout).unwrap();
+    use countersign_ocr::synth::{encode_png, small_print_page, DPI};
+    let image = small_print_page(40).expect("PDFium for the typesetter");
     std::fs::write(path, encode_png(&image, DPI).unwrap()).unwrap();
 }
 

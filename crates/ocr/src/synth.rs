@@ -579,6 +579,27 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), SynthError> {
     })
 }
 
+/// One 300-dpi US Letter page of small print: the paragraphs of the first `texts` of [`TEXTS`]
+/// (cycling) set in 5.8 pt Times, as much as fits — about 1,450 words when `texts` is 40.
+pub fn small_print_page(texts: usize) -> Result<GrayImage, SynthError> {
+    use crate::typeset::{Paragraph, Style, Typesetter};
+    let mut ts = Typesetter::new()?;
+    let style = Style::new(Font::Times, 5.8);
+    let paragraphs: Vec<Paragraph> = TEXTS
+        .iter()
+        .cycle()
+        .take(texts)
+        .flat_map(|t| t.text.split("\n\n"))
+        .map(|p| Paragraph {
+            text: p.replace('\n', " "),
+            style,
+            space_before: 1.0,
+        })
+        .collect();
+    let layout = ts.flow(&paragraphs, 30.0, 1)?.remove(0);
+    ts.render(&layout)
+}
+
 /// An 8-bit grey PNG with the resolution in its `pHYs` chunk (pixels per metre).
 pub fn encode_png(image: &GrayImage, dpi: u32) -> Result<Vec<u8>, SynthError> {
     let mut out = Vec::new();

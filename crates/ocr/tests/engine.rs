@@ -321,22 +321,8 @@ fn raw_pnm_pages_become_the_same_pixels_as_png_ones() {
 /// half size took an upright page of it for one on its side, turned it and read nothing right.
 #[test]
 fn small_print_is_judged_upright_and_turned_when_sideways() {
-    use countersign_ocr::synth::{encode_png, Font, DPI, TEXTS};
-    use countersign_ocr::typeset::{Paragraph, Style, Typesetter};
-    let mut ts = Typesetter::new().unwrap();
-    let style = Style::new(Font::Times, 5.8);
-    let paragraphs: Vec<Paragraph> = TEXTS
-        .iter()
-        .take(3)
-        .flat_map(|t| t.text.split("\n\n"))
-        .map(|p| Paragraph {
-            text: p.replace('\n', " "),
-            style,
-            space_before: 1.0,
-        })
-        .collect();
-    let layout = ts.flow(&paragraphs, 30.0, 1).unwrap().remove(0);
-    let upright = ts.render(&layout).unwrap();
+    use countersign_ocr::synth::{encode_png, small_print_page, DPI};
+    let upright = small_print_page(3).unwrap();
     let mut engine = Engine::new().unwrap();
     let orientation = |page: &countersign_core::OcrPage| {
         page.preprocessing

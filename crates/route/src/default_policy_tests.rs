@@ -16,6 +16,14 @@ fn field(out: &crate::RouteOutcome, name: &str) -> Option<String> {
     out.fields.get(name).map(|f| f.value.clone())
 }
 
+fn assert_auto_routed(out: &crate::RouteOutcome) {
+    assert_eq!(
+        out.decision.action,
+        DecisionAction::AutoRoute,
+        "{:?}",
+        out.decision
+    );
+}
 #[test]
 fn a_w2_wage_statement_is_an_hr_form_with_the_employee_named() {
     // A W-2 has no title at the top, box keys before its labels ("e Employee's name, …") and
@@ -54,12 +62,7 @@ fn a_w2_wage_statement_is_an_hr_form_with_the_employee_named() {
     let out = route(&policy(), &[w2], None);
     assert_eq!(out.document_type, "hr_form", "{:?}", out.rule_matches);
     assert_eq!(field(&out, "employee_name").as_deref(), Some("ANGEL BROWN"));
-    assert_eq!(
-        out.decision.action,
-        DecisionAction::AutoRoute,
-        "{:?}",
-        out.decision
-    );
+    assert_auto_routed(&out);
     assert_eq!(out.route.as_deref(), Some("hr"));
 }
 
@@ -137,12 +140,7 @@ fn an_employment_application_names_the_applicant_before_the_next_label() {
     let out = route(&policy(), &[form], None);
     assert_eq!(out.document_type, "hr_form");
     assert_eq!(field(&out, "employee_name").as_deref(), Some("Raymond Amy"));
-    assert_eq!(
-        out.decision.action,
-        DecisionAction::AutoRoute,
-        "{:?}",
-        out.decision
-    );
+    assert_auto_routed(&out);
 }
 
 #[test]
@@ -201,12 +199,7 @@ fn a_french_letter_invoice_is_read_with_its_number_total_and_due_date() {
     assert_eq!(field(&out, "invoice_number").as_deref(), Some("562044387"));
     assert_eq!(field(&out, "total_amount").as_deref(), Some("29.99"));
     assert_eq!(field(&out, "due_date").as_deref(), Some("2015-07-05"));
-    assert_eq!(
-        out.decision.action,
-        DecisionAction::AutoRoute,
-        "{:?}",
-        out.decision
-    );
+    assert_auto_routed(&out);
 }
 
 #[test]
@@ -368,12 +361,7 @@ fn the_second_party_is_the_capitalised_name_after_and() {
         Some("B-Cafetal")
     );
     assert_eq!(field(&out, "effective_date").as_deref(), Some("2015-08-06"));
-    assert_eq!(
-        out.decision.action,
-        DecisionAction::AutoRoute,
-        "{:?}",
-        out.decision
-    );
+    assert_auto_routed(&out);
 
     // A sentence after "and" is not a party either.
     let terms = page(0)

@@ -482,6 +482,18 @@ pub fn email(text: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Each input read as a month-first date gives the expected ISO date ("" = no date).
+    fn assert_dates(cases: &[(&str, &str)]) {
+        for &(input, want) in cases {
+            let got = date(input, DateOrder::Mdy);
+            if want.is_empty() {
+                assert_eq!(got, None, "{input}");
+            } else {
+                assert_eq!(got.as_deref(), Some(want), "{input}");
+            }
+        }
+    }
+
     #[test]
     fn dates_in_many_shapes_become_iso() {
         let cases = [
@@ -505,14 +517,7 @@ mod tests {
             ("Tuesday, January 2, 2024", "2024-01-02"),
             ("Sept 30, 2023", "2023-09-30"),
         ];
-        for (input, want) in cases {
-            let got = date(input, DateOrder::Mdy);
-            if want.is_empty() {
-                assert_eq!(got, None, "{input}");
-            } else {
-                assert_eq!(got.as_deref(), Some(want), "{input}");
-            }
-        }
+        assert_dates(&cases);
     }
 
     #[test]
@@ -625,14 +630,7 @@ mod tests {
             ("29 oktober 2015", "2015-10-29"),
             ("22 de septiembre de 2022", "2022-09-22"),
         ];
-        for (input, want) in cases {
-            let got = date(input, DateOrder::Mdy);
-            if want.is_empty() {
-                assert_eq!(got, None, "{input}");
-            } else {
-                assert_eq!(got.as_deref(), Some(want), "{input}");
-            }
-        }
+        assert_dates(&cases);
     }
 
     #[test]
