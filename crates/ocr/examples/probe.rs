@@ -15,11 +15,13 @@ fn main() {
             .unwrap();
         let started = Instant::now();
         let binary = pix.threshold(128).unwrap();
-        println!(
-            "leptonica orientation: {:?} in {:.3} s",
-            binary.orientation(),
-            started.elapsed().as_secs_f64()
-        );
+        for halve in [true, false] {
+            println!(
+                "leptonica orientation (page halved: {halve}): {:?} in {:.3} s",
+                binary.orientation(halve),
+                started.elapsed().as_secs_f64()
+            );
+        }
     }
     let modes: Vec<bool> = match std::env::var("PROBE_MODE").as_deref() {
         Ok("off") => vec![false],
