@@ -649,23 +649,10 @@ async fn read_all(
         .collect())
 }
 
-/// The text the classifier reads (as the workflow trains it: page texts, one after the other).
-fn classifier_text(pages: &[countersign_core::OcrPage]) -> String {
-    pages
-        .iter()
-        .map(|p| p.text.as_str())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// Fewer training documents than this (or fewer than two types) train nothing — the workflow's
-/// own minimum (`countersign_workflow::classifier::MIN_EXAMPLES`).
-const MIN_TRAINING_EXAMPLES: usize = 4;
-
+/// A model trained on `examples` when the workflow would train one (its own minimum and text:
+/// [`countersign_workflow::classifier::enough_to_train`], `training_text`).
 fn train(examples: &[(String, String)]) -> Option<Model> {
-    let types: std::collections::BTreeSet<&str> =
-        examples.iter().map(|(_, t)| t.as_str()).collect();
-    if examples.len() < MIN_TRAINING_EXAMPLES || types.len() < 2 {
+    if !countersign_workflow::classifier::enough_to_train(examples) {
         return None;
     }
     Model::train(examples).ok()
@@ -793,7 +780,7 @@ pub async fn run(dir: &Path, options: &RouteOptions, out: &mut Output) -> Result
                 excluded_same_file += 1;
                 continue;
             }
-            let text = classifier_text(&read.pages);
+            let text = countersign_workflow::classifier::training_text(&read.pages);
             if !text.trim().is_empty() {
                 external.push((text, case.expected_type.clone()));
             }
@@ -813,7 +800,7 @@ pub async fn run(dir: &Path, options: &RouteOptions, out: &mut Output) -> Result
                         continue;
                     }
                     if let Ok(read) = read {
-                        let text = classifier_text(&read.pages);
+                        let text = countersign_workflow::classifier::training_text(&read.pages);
                         if !text.trim().is_empty() {
                             examples.push((text, case.expected_type.clone()));
                         }

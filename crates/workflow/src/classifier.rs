@@ -30,18 +30,31 @@ pub async fn current_model(ws: &Workspace) -> Result<Option<Model>, Error> {
         .map_err(|e| Error::internal("reading the stored classifier", e))
 }
 
-/// The text of a version, page after page (what the classifier reads).
+/// What the classifier reads of a document: its page texts, one after the other.
+pub fn training_text(pages: &[countersign_core::OcrPage]) -> String {
+    pages
+        .iter()
+        .map(|p| p.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Whether `(text, type)` examples are enough to train on: at least [`MIN_EXAMPLES`], of two
+/// types or more.
+pub fn enough_to_train(examples: &[(String, String)]) -> bool {
+    let types: std::collections::BTreeSet<&str> =
+        examples.iter().map(|(_, t)| t.as_str()).collect();
+    examples.len() >= MIN_EXAMPLES && types.len() >= 2
+}
+
+/// The text of a version (what the classifier reads).
 async fn version_text(
     ws: &Workspace,
     id: countersign_core::DocumentId,
     version: u32,
 ) -> Result<String, Error> {
     let pages = crate::query::ocr_pages(ws, id, version).await?;
-    Ok(pages
-        .iter()
-        .map(|p| p.text.as_str())
-        .collect::<Vec<_>>()
-        .join("\n"))
+    Ok(training_text(&pages))
 }
 
 /// Trains a new model from every confirmed document and makes it the one in use.
@@ -58,7 +71,7 @@ pub async fn retrain(ws: &Workspace) -> Result<TrainingSummary, Error> {
         examples.push((text, document_type));
     }
     let n = examples.len() as u32;
-    if examples.len() < MIN_EXAMPLES || per_type.len() < 2 {
+    if !enough_to_train(&examples) {
         return Ok(TrainingSummary {
             trained: false,
             examples: n,
