@@ -580,15 +580,24 @@ async fn a_desktop_offline_for_500_events_catches_up_to_the_exact_state() {
     for (i, (_, e)) in docs.iter().enumerate() {
         rig.play(i, e).await;
     }
-    // Wait until the relay holds everything the provider sent.
+    // Wait until the relay holds everything the provider sent: delivered and stored agree, and
+    // have not moved for half a second (a webhook still in flight would move them; equal once
+    // is not enough — it failed once with one more event arriving after).
     let start = Instant::now();
-    let mut stored = 0;
+    let (mut stored, mut settled, mut last) = (0, 0, None);
     while start.elapsed() < Duration::from_secs(30) {
         stored = rig
             .relay_metric("countersign_relay_events_received_total")
             .await as u64;
         let stats = rig.sandbox_stats().await;
-        if stats["webhooks_delivered"].as_u64() == Some(stored) && stored > 0 {
+        let agree = stats["webhooks_delivered"].as_u64() == Some(stored) && stored > 0;
+        settled = if agree && last == Some(stored) {
+            settled + 1
+        } else {
+            0
+        };
+        last = Some(stored);
+        if settled >= 5 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
